@@ -1,0 +1,86 @@
+//! `tradeport demo`: database, migrations, demo suppliers from `tenants/`, an operator,
+//! printed URLs and logins, then the server. Safe to run again.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+
+use super::{database, migrate, operator, serve};
+use crate::config::Settings;
+use crate::platform::{manifest, onboarding, tenants};
+
+pub const OPERATOR_EMAIL: &str = "operator@tradeport.local";
+pub const OPERATOR_PASSWORD: &str = "operator-demo";
+
+pub fn run(settings: Settings) -> anyhow::Result<()> {
+    if database::ensure_database(&settings.database)? {
+        println!("created database");
+    }
+    migrate::run(&settings)?;
+    let mut conn = database::connect(&settings.database)?;
+    let url = settings.platform_url();
+    let mut logins = vec![format!(
+        "  operator      {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}   {url}/platform"
+    )];
+    for dir in manifest_dirs()? {
+        let (req, logo) = manifest::load(&dir)?;
+        let existing = tenants::find_by_slug(&mut conn, &req.slug).map_err(|e| anyhow!("{e}"))?;
+        if existing.is_none() {
+            onboarding::onboard(
+                &mut conn,
+                &req,
+                logo,
+                &onboarding::OnboardContext {
+                    platform_url: &url,
+                    actor_account_id: None,
+                    fail_at: None,
+                },
+            )
+            .map_err(|e| {
+                anyhow!(
+                    "cannot load demo tenant {}: {}",
+                    req.slug,
+                    operator::describe(e)
+                )
+            })?;
+            println!("loaded demo tenant {}", req.slug);
+        }
+        logins.push(format!(
+            "  {:<13} {} / {}   {url}/s/{}/  (or http://{}.{}:{})",
+            req.slug,
+            req.admin_email,
+            req.admin_password
+                .as_deref()
+                .unwrap_or("(existing password)"),
+            req.slug,
+            req.slug,
+            settings.server.base_domain,
+            settings.server.bind.rsplit(':').next().unwrap_or("8080"),
+        ));
+    }
+    operator::ensure_operator(
+        &mut conn,
+        OPERATOR_EMAIL,
+        OPERATOR_PASSWORD,
+        "Demo operator",
+    )?;
+    drop(conn);
+    println!(
+        "\nTradeport demo is running at {url}/\nLogins:\n{}\n",
+        logins.join("\n")
+    );
+    serve::run(settings)
+}
+
+/// `tenants/*/tenant.toml`, in name order.
+fn manifest_dirs() -> anyhow::Result<Vec<PathBuf>> {
+    let root = crate::config::resource_path(std::path::Path::new("tenants"));
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(|e| anyhow!("cannot read {}: {e}", root.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("tenant.toml").is_file())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}

@@ -1,0 +1,276 @@
+//! Layered configuration: `config/default.toml` (embedded), `config/<profile>.toml`,
+//! `TRADEPORT__SECTION__KEY` variables, then the documented variables of CONTRACT.md
+//! (`DATABASE_URL`, `TRADEPORT_BIND`, …) and their `*_FILE` forms for mounted secrets.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+/// The JWT secret shipped in `config/default.toml`; `prod` refuses to start with it.
+pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-0123456789abcdef";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub profile: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+    #[serde(default)]
+    pub redis: OptionalService,
+    #[serde(default)]
+    pub meili: OptionalService,
+    #[serde(default)]
+    pub stripe: StripeSettings,
+    #[serde(default)]
+    pub smtp: OptionalService,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub base_domain: String,
+    pub scheme: String,
+    pub workers: usize,
+    pub templates_dir: PathBuf,
+    pub static_dir: PathBuf,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub pool_max_size: u32,
+    pub connection_timeout_secs: u64,
+    pub max_lifetime_secs: u64,
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub tenant_working_set: usize,
+    pub migrate_workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub token_ttl_secs: i64,
+    pub login_attempts: u32,
+    pub login_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub filter: String,
+}
+
+/// A service that is used only when its URL is set (Redis, Meilisearch, SMTP).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OptionalService {
+    pub url: Option<SecretString>,
+    pub key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StripeSettings {
+    pub secret_key: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+    pub api_base: Option<String>,
+}
+
+/// The documented environment variables and the settings key each one overrides.
+const CONTRACT_VARS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database.url"),
+    ("TRADEPORT_BIND", "server.bind"),
+    ("TRADEPORT_BASE_DOMAIN", "server.base_domain"),
+    ("TRADEPORT_JWT_SECRET", "auth.jwt_secret"),
+    ("REDIS_URL", "redis.url"),
+    ("MEILI_URL", "meili.url"),
+    ("MEILI_KEY", "meili.key"),
+    ("STRIPE_SECRET_KEY", "stripe.secret_key"),
+    ("STRIPE_WEBHOOK_SECRET", "stripe.webhook_secret"),
+    ("STRIPE_API_BASE", "stripe.api_base"),
+    ("SMTP_URL", "smtp.url"),
+];
+
+impl Settings {
+    /// Loads settings for the profile named by `TRADEPORT_PROFILE` (default `dev`).
+    pub fn load() -> anyhow::Result<Settings> {
+        let profile = std::env::var("TRADEPORT_PROFILE").unwrap_or_else(|_| "dev".into());
+        Self::load_from(&config_dir(), &profile, |name| std::env::var(name).ok())
+    }
+
+    /// Loads from an explicit directory and variable source (used by tests).
+    pub fn load_from(
+        dir: &Path,
+        profile: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Settings> {
+        if !matches!(profile, "dev" | "prod" | "test") {
+            bail!("TRADEPORT_PROFILE must be dev, prod or test, not {profile:?}.");
+        }
+        let mut figment = Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .merge(Toml::file(dir.join(format!("{profile}.toml"))))
+            .merge(Env::prefixed("TRADEPORT__").split("__"))
+            .merge(("profile", profile));
+        for (name, key) in CONTRACT_VARS {
+            if let Some(value) = read_var(&var, name)? {
+                figment = figment.merge((*key, value));
+            }
+        }
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("configuration is invalid: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let secret = self.auth.jwt_secret.expose_secret();
+        if self.profile == "prod" && secret == DEV_JWT_SECRET {
+            bail!("the prod profile refuses the development JWT secret: set TRADEPORT_JWT_SECRET (or TRADEPORT_JWT_SECRET_FILE) to a random value of at least 32 bytes.");
+        }
+        if secret.len() < 32 {
+            bail!("TRADEPORT_JWT_SECRET must be at least 32 bytes long.");
+        }
+        if self.server.base_domain.trim().is_empty() || self.server.base_domain.contains('/') {
+            bail!("TRADEPORT_BASE_DOMAIN must be a host name such as example.com.");
+        }
+        if self.database.pool_max_size == 0 || self.database.tenant_working_set == 0 {
+            bail!("database.pool_max_size and database.tenant_working_set must be at least 1.");
+        }
+        if !matches!(self.log.format.as_str(), "compact" | "json") {
+            bail!("log.format must be compact or json.");
+        }
+        if !matches!(self.server.scheme.as_str(), "http" | "https") {
+            bail!("server.scheme must be http or https.");
+        }
+        Ok(())
+    }
+
+    pub fn is_prod(&self) -> bool {
+        self.profile == "prod"
+    }
+
+    pub fn uses_dev_secret(&self) -> bool {
+        self.auth.jwt_secret.expose_secret() == DEV_JWT_SECRET
+    }
+
+    /// Absolute URL of the platform host, for mail links (never taken from a request).
+    pub fn platform_url(&self) -> String {
+        let port = self.server.bind.rsplit(':').next().unwrap_or("80");
+        let host = &self.server.base_domain;
+        match (self.server.scheme.as_str(), port) {
+            ("http", "80") | ("https", "443") => format!("{}://{host}", self.server.scheme),
+            (scheme, port) if self.profile != "prod" => format!("{scheme}://{host}:{port}"),
+            (scheme, _) => format!("{scheme}://{host}"),
+        }
+    }
+}
+
+/// `NAME` or, for a mounted secret, the contents of the file named by `NAME_FILE`.
+fn read_var(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<String>> {
+    if let Some(path) = var(&format!("{name}_FILE")) {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {name}_FILE at {path}"))?;
+        return Ok(Some(text.trim_end().to_owned()));
+    }
+    Ok(var(name).filter(|v| !v.is_empty()))
+}
+
+/// `TRADEPORT_CONFIG_DIR`, else `./config`, else the source tree's `config/`.
+pub fn config_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("TRADEPORT_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    let local = PathBuf::from("config");
+    if local.is_dir() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+}
+
+/// A path from the settings, resolved against the working directory or the source tree.
+pub fn resource_path(path: &Path) -> PathBuf {
+    if path.is_absolute() || path.exists() {
+        return path.to_path_buf();
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(profile: &str, vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(&config_dir(), profile, |n| map.get(n).cloned())
+    }
+
+    #[test]
+    fn contract_variables_override_files() {
+        let s = load(
+            "dev",
+            &[
+                ("TRADEPORT_BIND", "127.0.0.1:9999"),
+                ("TRADEPORT_BASE_DOMAIN", "shop.test"),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(s.server.bind, "127.0.0.1:9999");
+        assert_eq!(s.server.base_domain, "shop.test");
+        assert_eq!(s.platform_url(), "http://shop.test:9999");
+    }
+
+    #[test]
+    fn prod_refuses_the_dev_secret_and_accepts_a_real_one() {
+        let err = load("prod", &[]).expect_err("dev secret refused");
+        assert!(err
+            .to_string()
+            .contains("refuses the development JWT secret"));
+        let ok = load(
+            "prod",
+            &[("TRADEPORT_JWT_SECRET", "x9Jd83hd72jdk2l0Pqmz71bD0sk2lQ3Z")],
+        )
+        .expect("loads");
+        assert_eq!(ok.log.format, "json");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_read_from_files() {
+        let dir = std::env::temp_dir().join(format!("tp-secret-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&dir, "file-secret-file-secret-file-secret-42\n").expect("write");
+        let path = dir.to_string_lossy().to_string();
+        let s = load("dev", &[("TRADEPORT_JWT_SECRET_FILE", path.as_str())]).expect("loads");
+        assert_eq!(
+            s.auth.jwt_secret.expose_secret(),
+            "file-secret-file-secret-file-secret-42"
+        );
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("file-secret"),
+            "secret leaked into Debug: {debug}"
+        );
+        assert!(
+            !debug.contains("postgres://"),
+            "database url leaked into Debug"
+        );
+        let _ = std::fs::remove_file(dir);
+    }
+
+    #[test]
+    fn short_secrets_and_unknown_profiles_are_refused() {
+        assert!(load("dev", &[("TRADEPORT_JWT_SECRET", "short")]).is_err());
+        assert!(load("staging", &[]).is_err());
+    }
+}

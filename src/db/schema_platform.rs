@@ -1,0 +1,79 @@
+//! Diesel tables of the platform, qualified with `public.` so they resolve whatever the
+//! transaction's search path is. Tenant tables are declared unqualified in their modules.
+
+diesel::table! {
+    public.tenants (id) {
+        id -> Int8,
+        slug -> Text,
+        schema_name -> Text,
+        name -> Text,
+        status -> Text,
+        mode -> Text,
+        locales -> Array<Text>,
+        default_locale -> Text,
+        plan -> Text,
+        features -> Jsonb,
+        branding -> Jsonb,
+        logo -> Nullable<Bytea>,
+        logo_mime -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.tenant_domains (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        domain -> Text,
+        verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.accounts (id) {
+        id -> Int8,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        is_operator -> Bool,
+        email_confirmed_at -> Nullable<Timestamptz>,
+        tokens_valid_after -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.revoked_tokens (jti) {
+        jti -> Uuid,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.mail_outbox (id) {
+        id -> Int8,
+        tenant_id -> Nullable<Int8>,
+        to_email -> Text,
+        subject -> Text,
+        body_text -> Text,
+        links -> Jsonb,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    public.audit_log (id) {
+        id -> Int8,
+        tenant_id -> Nullable<Int8>,
+        account_id -> Nullable<Int8>,
+        action -> Text,
+        details -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(tenant_domains -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(tenants, tenant_domains, accounts, revoked_tokens);

@@ -1,0 +1,10 @@
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod identity;
+pub mod platform;
+pub mod telemetry;
+pub mod web;

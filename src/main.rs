@@ -1,0 +1,5 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    tradeport::cli::run(tradeport::cli::Cli::parse())
+}

@@ -1,0 +1,8 @@
+//! The platform: tenants, onboarding, plans and feature flags, mail outbox, audit.
+
+pub mod features;
+pub mod mail;
+pub mod manifest;
+pub mod onboarding;
+pub mod slug;
+pub mod tenants;

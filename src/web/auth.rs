@@ -1,0 +1,143 @@
+//! Who is calling: a Bearer token (API) or the session cookie (pages), verified and then
+//! checked server-side for revocation. Extractors: [`MaybeUser`], [`AuthUser`], [`Operator`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use crate::app::AppState;
+use crate::db::with_platform;
+use crate::error::AppError;
+use crate::identity::accounts::Account;
+use crate::identity::sessions::{self, Claims};
+
+pub const SESSION_COOKIE: &str = "tp_session";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub account: Account,
+    pub claims: Claims,
+}
+
+/// The caller if authenticated; `None` for anonymous or invalid credentials.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+/// A platform operator (401 without credentials, 403 for anyone else).
+#[derive(Debug, Clone)]
+pub struct Operator(pub AuthUser);
+
+/// Cached per request so several extractors cost one lookup.
+#[derive(Clone)]
+struct Resolved(Option<AuthUser>);
+
+fn presented_token(req: &HttpRequest) -> Option<String> {
+    if let Some(h) = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+    {
+        return h.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned())
+}
+
+async fn resolve(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
+    if let Some(Resolved(user)) = req.extensions().get::<Resolved>().cloned() {
+        return Ok(user);
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+    let user = match presented_token(req) {
+        None => None,
+        Some(token) => match state.jwt.decode(&token) {
+            Err(_) => None,
+            Ok(claims) => {
+                let c = claims.clone();
+                match with_platform(&state.pool, move |conn| sessions::load_session(conn, &c)).await
+                {
+                    Ok(account) => Some(AuthUser { account, claims }),
+                    Err(AppError::Unauthorized) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+        },
+    };
+    if let Some(u) = &user {
+        super::telemetry::record(req, "user_id", &u.account.id.to_string());
+    }
+    req.extensions_mut().insert(Resolved(user.clone()));
+    Ok(user)
+}
+
+/// The signed-in user already looked up for this request, for page contexts.
+pub fn cached_user(req: &HttpRequest) -> Option<AuthUser> {
+    req.extensions().get::<Resolved>().and_then(|r| r.0.clone())
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(&req).await.map(MaybeUser) })
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(&req).await?.ok_or(AppError::Unauthorized) })
+    }
+}
+
+impl FromRequest for Operator {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = resolve(&req).await?.ok_or(AppError::Unauthorized)?;
+            if user.account.is_operator {
+                Ok(Operator(user))
+            } else {
+                Err(AppError::forbidden("operators only"))
+            }
+        })
+    }
+}
+
+/// The session cookie for a freshly issued token.
+pub fn session_cookie(token: String, max_age_secs: i64, secure: bool) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(max_age_secs))
+        .finish()
+}
+
+/// A cookie that deletes the session cookie.
+pub fn clear_session_cookie() -> Cookie<'static> {
+    let mut c = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish();
+    c.make_removal();
+    c
+}

@@ -1,0 +1,63 @@
+//! Thin handlers, one file per area.
+
+pub mod assets;
+pub mod auth_api;
+pub mod landing;
+pub mod openapi;
+pub mod platform_api;
+pub mod platform_pages;
+pub mod storefront;
+
+use actix_web::web;
+
+/// Routes of a storefront, mounted under `/s/{tenant}` and on tenant hosts.
+pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(storefront::home))
+        .route("/logo", web::get().to(storefront::logo))
+        .route("/lang/{code}", web::get().to(storefront::set_language))
+        .route("/api/v1/storefront", web::get().to(storefront::info))
+        .configure(auth_api::configure);
+}
+
+/// Routes of the platform host.
+pub fn platform_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(landing::landing))
+        .route("/lang/{code}", web::get().to(storefront::set_language))
+        .route("/api/v1/openapi.json", web::get().to(openapi::document))
+        .configure(auth_api::configure)
+        .configure(platform_api::configure)
+        .configure(platform_pages::configure);
+}
+
+/// A relative, same-site path to return to after an action; anything else becomes `fallback`.
+pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains("://") =>
+        {
+            n.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_links_stay_on_site() {
+        assert_eq!(safe_next(Some("/s/acme/"), "/"), "/s/acme/");
+        for bad in [
+            "//evil.com",
+            "https://evil.com",
+            "/\\evil.com",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(Some(bad), "/"), "/", "{bad}");
+        }
+    }
+}

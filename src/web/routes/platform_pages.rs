@@ -1,0 +1,463 @@
+//! The operator console at `/platform`: sign-in, tenants, onboarding form, flags,
+//! branding, suspend/resume, the mail outbox. Every form carries the CSRF token.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::db::with_platform;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::identity::sessions;
+use crate::platform::features::{Feature, Plan};
+use crate::platform::mail;
+use crate::platform::onboarding::{self, OnboardContext, OnboardRequest};
+use crate::platform::tenants::{
+    self, Branding, PortalMode, TenantPatch, TenantStatus, SUPPORTED_LOCALES,
+};
+use crate::web::auth::{clear_session_cookie, session_cookie, AuthUser, MaybeUser};
+use crate::web::render::{page, render, tr};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/platform", web::get().to(console))
+        .route("/platform/login", web::post().to(login))
+        .route("/platform/logout", web::post().to(logout))
+        .route("/platform/tenants/new", web::get().to(new_form))
+        .route("/platform/tenants", web::post().to(create))
+        .route("/platform/tenants/{slug}", web::get().to(edit_form))
+        .route("/platform/tenants/{slug}", web::post().to(update))
+        .route("/platform/tenants/{slug}/suspend", web::post().to(suspend))
+        .route("/platform/tenants/{slug}/resume", web::post().to(resume))
+        .route("/platform/mail", web::get().to(outbox));
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location.to_owned()))
+        .finish()
+}
+
+/// The operator, or a redirect to the sign-in page.
+fn operator(user: MaybeUser) -> Result<AuthUser, Box<HttpResponse>> {
+    match user.0 {
+        Some(u) if u.account.is_operator => Ok(u),
+        _ => Err(Box::new(see_other("/platform"))),
+    }
+}
+
+async fn console(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> AppResult<HttpResponse> {
+    let Some(u) = user.0.filter(|u| u.account.is_operator) else {
+        let ctx = page(
+            &req,
+            &tr(&state, &req, "platform-login-title"),
+            json!({"email": "", "error": Value::Null}),
+        );
+        return render(&state, "platform/login", &ctx);
+    };
+    let _ = u;
+    let list = with_platform(&state.pool, tenants::list_all).await?;
+    let rows: Vec<Value> = list.iter().map(|t| t.to_json()).collect();
+    let saved = req.query_string().contains("saved=1");
+    let ctx = page(
+        &req,
+        &tr(&state, &req, "platform-tenants-title"),
+        json!({"tenants": rows, "saved": saved}),
+    );
+    render(&state, "platform/tenants", &ctx)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(rename = "csrf_token")]
+    _csrf: Option<String>,
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let result = super::auth_api::check_login(&state, &req, &form.email, &form.password).await;
+    let error_key = match result {
+        Ok(account) if account.is_operator => {
+            let issued = state.jwt.issue(account.id)?;
+            let cookie = session_cookie(issued.token, issued.expires_in, state.settings.is_prod());
+            return Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", "/platform"))
+                .cookie(cookie)
+                .finish());
+        }
+        Ok(_) => "platform-login-not-operator",
+        Err(AppError::Unauthorized) => "platform-login-failed",
+        Err(AppError::RateLimited { .. }) => "platform-login-rate-limited",
+        Err(e) => return Err(e),
+    };
+    let msg = tr(&state, &req, error_key);
+    let ctx = page(
+        &req,
+        &tr(&state, &req, "platform-login-title"),
+        json!({"email": form.email, "error": msg}),
+    );
+    let mut res = render(&state, "platform/login", &ctx)?;
+    *res.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+    Ok(res)
+}
+
+async fn logout(state: web::Data<AppState>, user: MaybeUser) -> AppResult<HttpResponse> {
+    if let Some(u) = user.0 {
+        let claims = u.claims.clone();
+        with_platform(&state.pool, move |conn| sessions::revoke(conn, &claims)).await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/platform"))
+        .cookie(clear_session_cookie())
+        .finish())
+}
+
+/// The fields of the onboarding and edit forms (checkboxes are absent when unticked).
+#[derive(Debug, Default, Deserialize)]
+pub struct TenantForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    plan: String,
+    #[serde(default)]
+    default_locale: String,
+    locale_ru: Option<String>,
+    locale_en: Option<String>,
+    #[serde(default)]
+    admin_email: String,
+    #[serde(default)]
+    admin_name: String,
+    #[serde(default)]
+    admin_password: String,
+    #[serde(default)]
+    primary_color: String,
+    #[serde(default)]
+    accent_color: String,
+    #[serde(default)]
+    tagline: String,
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
+}
+
+impl TenantForm {
+    fn locales(&self) -> Vec<String> {
+        let mut l = Vec::new();
+        if self.locale_ru.is_some() {
+            l.push("ru".to_string());
+        }
+        if self.locale_en.is_some() {
+            l.push("en".to_string());
+        }
+        l
+    }
+
+    fn branding(&self) -> Branding {
+        Branding {
+            primary_color: self.primary_color.trim().into(),
+            accent_color: self.accent_color.trim().into(),
+            tagline: self.tagline.trim().into(),
+        }
+    }
+
+    /// Ticked features (`f_<name>` fields) as overrides against the plan's defaults.
+    fn overrides(&self, plan: Plan) -> Value {
+        let map: serde_json::Map<String, Value> = Feature::ALL
+            .iter()
+            .filter_map(|f| {
+                let on = self.rest.contains_key(&format!("f_{}", f.as_str()));
+                (on != f.default_for(plan)).then(|| (f.as_str().to_owned(), Value::Bool(on)))
+            })
+            .collect();
+        Value::Object(map)
+    }
+}
+
+fn form_view(form: &TenantForm, errors: &FieldErrors, features: Vec<Value>) -> Value {
+    let plans: Vec<Value> = Plan::ALL
+        .iter()
+        .map(|p| json!({"code": p.as_str(), "selected": p.as_str() == form.plan}))
+        .collect();
+    json!({
+        "form": {
+            "slug": form.slug, "name": form.name, "mode_open": form.mode != "closed", "mode_closed": form.mode == "closed",
+            "default_locale": form.default_locale, "locale_ru": form.locale_ru.is_some(), "locale_en": form.locale_en.is_some(),
+            "admin_email": form.admin_email, "admin_name": form.admin_name,
+            "primary_color": form.primary_color, "accent_color": form.accent_color, "tagline": form.tagline,
+        },
+        "plans": plans,
+        "features": features,
+        "errors": errors,
+        "has_errors": !errors.is_empty(),
+        "locales": SUPPORTED_LOCALES,
+    })
+}
+
+fn feature_rows(
+    state_of: impl Fn(Feature) -> bool,
+    req: &HttpRequest,
+    state: &AppState,
+) -> Vec<Value> {
+    Feature::ALL
+        .iter()
+        .map(|f| json!({"code": f.as_str(), "label": tr(state, req, &format!("feature-{}", f.as_str().replace('_', "-"))), "on": state_of(*f)}))
+        .collect()
+}
+
+async fn new_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> AppResult<HttpResponse> {
+    if let Err(redirect) = operator(user) {
+        return Ok(*redirect);
+    }
+    let b = Branding::default();
+    let form = TenantForm {
+        mode: "open".into(),
+        plan: "start".into(),
+        default_locale: "ru".into(),
+        locale_ru: Some("on".into()),
+        locale_en: Some("on".into()),
+        primary_color: b.primary_color,
+        accent_color: b.accent_color,
+        ..Default::default()
+    };
+    let rows = feature_rows(|f| f.default_for(Plan::Start), &req, &state);
+    let ctx = page(
+        &req,
+        &tr(&state, &req, "platform-new-title"),
+        form_view(&form, &FieldErrors::new(), rows),
+    );
+    render(&state, "platform/tenant_new", &ctx)
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    form: web::Form<TenantForm>,
+) -> AppResult<HttpResponse> {
+    let op = match operator(user) {
+        Ok(u) => u,
+        Err(_) => return Err(AppError::forbidden("operators only")),
+    };
+    let form = form.into_inner();
+    let plan = Plan::parse(&form.plan).unwrap_or(Plan::Start);
+    let onboard = OnboardRequest {
+        slug: form.slug.trim().to_owned(),
+        name: form.name.clone(),
+        mode: Some(form.mode.clone()),
+        locales: Some(form.locales()),
+        default_locale: Some(form.default_locale.clone()),
+        plan: Some(form.plan.clone()),
+        admin_email: form.admin_email.clone(),
+        admin_password: Some(form.admin_password.clone()).filter(|p| !p.is_empty()),
+        admin_name: Some(form.admin_name.clone()).filter(|n| !n.trim().is_empty()),
+        features: Some(form.overrides(plan)),
+        branding: Some(form.branding()),
+        settings: BTreeMap::new(),
+    };
+    let platform_url = state.settings.platform_url();
+    let actor = op.account.id;
+    let result = with_platform(&state.pool, move |conn| {
+        onboarding::onboard(
+            conn,
+            &onboard,
+            None,
+            &OnboardContext {
+                platform_url: &platform_url,
+                actor_account_id: Some(actor),
+                fail_at: None,
+            },
+        )
+    })
+    .await;
+    let errors = match result {
+        Ok(t) => {
+            state.tenants.invalidate();
+            return Ok(see_other(&format!(
+                "/platform/tenants/{}?created=1",
+                t.slug
+            )));
+        }
+        Err(AppError::Validation(fields)) => fields,
+        Err(AppError::Conflict { message, .. }) => {
+            FieldErrors::from([("slug".to_string(), message)])
+        }
+        Err(e) => return Err(e),
+    };
+    let rows = feature_rows(
+        |f| form.rest.contains_key(&format!("f_{}", f.as_str())),
+        &req,
+        &state,
+    );
+    let ctx = page(
+        &req,
+        &tr(&state, &req, "platform-new-title"),
+        form_view(&form, &errors, rows),
+    );
+    let mut res = render(&state, "platform/tenant_new", &ctx)?;
+    *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+async fn edit_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    if let Err(redirect) = operator(user) {
+        return Ok(*redirect);
+    }
+    let slug = slug.into_inner();
+    let t = with_platform(&state.pool, move |conn| tenants::find_by_slug(conn, &slug))
+        .await?
+        .ok_or_else(|| AppError::not_found("tenant"))?;
+    let form = TenantForm {
+        slug: t.slug.clone(),
+        name: t.name.clone(),
+        mode: t.mode.as_str().into(),
+        plan: t.plan.as_str().into(),
+        default_locale: t.default_locale.clone(),
+        locale_ru: t.locales.contains(&"ru".to_string()).then(|| "on".into()),
+        locale_en: t.locales.contains(&"en".to_string()).then(|| "on".into()),
+        primary_color: t.branding.primary_color.clone(),
+        accent_color: t.branding.accent_color.clone(),
+        tagline: t.branding.tagline.clone(),
+        ..Default::default()
+    };
+    let rows = feature_rows(|f| t.has(f), &req, &state);
+    let mut data = form_view(&form, &FieldErrors::new(), rows);
+    data["tenant"] = t.to_json();
+    data["saved"] = json!(req.query_string().contains("saved=1"));
+    data["created"] = json!(req.query_string().contains("created=1"));
+    let ctx = page(&req, &t.name, data);
+    render(&state, "platform/tenant_edit", &ctx)
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    slug: web::Path<String>,
+    form: web::Form<TenantForm>,
+) -> AppResult<HttpResponse> {
+    let op = operator(user).map_err(|_| AppError::forbidden("operators only"))?;
+    let slug = slug.into_inner();
+    let form = form.into_inner();
+    let plan = Plan::parse(&form.plan);
+    let mut errors = FieldErrors::new();
+    if plan.is_none() {
+        errors.insert(
+            "plan".into(),
+            "must be start, business or enterprise".into(),
+        );
+    }
+    let mode = PortalMode::parse(&form.mode);
+    if mode.is_none() {
+        errors.insert("mode".into(), "must be open or closed".into());
+    }
+    let result = match (errors.is_empty(), plan) {
+        (true, Some(plan)) => {
+            let patch = TenantPatch {
+                name: Some(form.name.clone()),
+                mode,
+                plan: Some(plan),
+                features: Some(form.overrides(plan)),
+                branding: Some(form.branding()),
+                locales: Some(form.locales()),
+                default_locale: Some(form.default_locale.clone()),
+                replace_features: true,
+                status: None,
+            };
+            super::platform_api::apply_patch(&state, op.account.id, slug.clone(), patch).await
+        }
+        _ => Err(AppError::Validation(errors)),
+    };
+    let errors = match result {
+        Ok(_) => return Ok(see_other(&format!("/platform/tenants/{slug}?saved=1"))),
+        Err(AppError::Validation(fields)) => fields,
+        Err(e) => return Err(e),
+    };
+    let s2 = slug.clone();
+    let t = with_platform(&state.pool, move |conn| tenants::find_by_slug(conn, &s2))
+        .await?
+        .ok_or_else(|| AppError::not_found("tenant"))?;
+    let rows = feature_rows(
+        |f| form.rest.contains_key(&format!("f_{}", f.as_str())),
+        &req,
+        &state,
+    );
+    let mut data = form_view(&TenantForm { slug, ..form }, &errors, rows);
+    data["tenant"] = t.to_json();
+    data["saved"] = json!(false);
+    data["created"] = json!(false);
+    let ctx = page(&req, &t.name, data);
+    let mut res = render(&state, "platform/tenant_edit", &ctx)?;
+    *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+async fn set_status(
+    state: &AppState,
+    user: MaybeUser,
+    slug: String,
+    status: TenantStatus,
+) -> AppResult<HttpResponse> {
+    let op = operator(user).map_err(|_| AppError::forbidden("operators only"))?;
+    let patch = TenantPatch {
+        status: Some(status),
+        ..Default::default()
+    };
+    super::platform_api::apply_patch(state, op.account.id, slug, patch).await?;
+    Ok(see_other("/platform?saved=1"))
+}
+
+async fn suspend(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_status(&state, user, slug.into_inner(), TenantStatus::Suspended).await
+}
+
+async fn resume(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_status(&state, user, slug.into_inner(), TenantStatus::Active).await
+}
+
+async fn outbox(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> AppResult<HttpResponse> {
+    if let Err(redirect) = operator(user) {
+        return Ok(*redirect);
+    }
+    let (items, total) = with_platform(&state.pool, |conn| mail::list(conn, None, 0, 50)).await?;
+    let ctx = page(
+        &req,
+        &tr(&state, &req, "platform-mail-title"),
+        json!({"mail": items, "total": total}),
+    );
+    render(&state, "platform/mail", &ctx)
+}

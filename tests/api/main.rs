@@ -1,0 +1,12 @@
+//! One integration-test binary (links once). Each module is a set of user stories.
+
+mod auth;
+mod csrf;
+mod health;
+mod helpers;
+mod isolation;
+mod migrate;
+mod onboarding;
+mod pages;
+mod platform_api;
+mod tenancy;
