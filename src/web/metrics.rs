@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
@@ -92,7 +93,12 @@ pub async fn track(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let res = next.call(req).await;
+    let request_id = super::telemetry::request_id(&req);
+    let mut res = next.call(req).await;
+    if let (Ok(r), Ok(value)) = (&mut res, HeaderValue::from_str(&request_id)) {
+        r.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
     if let Some(state) = state {
         let status = match &res {
             Ok(r) => r.status().as_u16(),

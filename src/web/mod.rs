@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod csrf;
 pub mod errors;
+pub mod features;
 pub mod health;
 pub mod metrics;
 pub mod render;

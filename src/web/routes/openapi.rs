@@ -9,3 +9,67 @@ pub async fn document() -> HttpResponse {
         .content_type("application/json")
         .body(DOCUMENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// `(method, path)` of every `/api/v1` route registered in `src/web/routes/`, with
+    /// tenant routes (and the auth routes, mounted in both places) also under `/s/{tenant}`.
+    fn routes_in_code() -> BTreeSet<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/routes");
+        let mut found = BTreeSet::new();
+        for entry in std::fs::read_dir(dir)
+            .expect("routes dir")
+            .filter_map(Result::ok)
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let flat = text.replace(['\n', ' '], "");
+            for part in flat.split(".route(\"").skip(1) {
+                let Some((path, rest)) = part.split_once('"') else {
+                    continue;
+                };
+                let Some(method) = rest
+                    .strip_prefix(",web::")
+                    .and_then(|r| r.split('(').next())
+                else {
+                    continue;
+                };
+                if !path.starts_with("/api/v1") {
+                    continue;
+                }
+                let tenant_only =
+                    name == "storefront.rs" || (name == "mod.rs" && path == "/api/v1/storefront");
+                let both = name == "auth_api.rs";
+                if !tenant_only {
+                    found.insert((method.to_owned(), path.to_owned()));
+                }
+                if tenant_only || both {
+                    found.insert((method.to_owned(), format!("/s/{{tenant}}{path}")));
+                }
+            }
+        }
+        found
+    }
+
+    fn routes_in_document() -> BTreeSet<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(super::DOCUMENT).expect("valid JSON");
+        let mut found = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if item.get(method).is_some() {
+                    found.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_document_describes_exactly_the_routes_in_the_code() {
+        let code = routes_in_code();
+        assert!(code.len() >= 8, "route scan found too little: {code:?}");
+        assert_eq!(code, routes_in_document());
+    }
+}

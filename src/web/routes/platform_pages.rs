@@ -62,7 +62,14 @@ async fn console(
     };
     let _ = u;
     let list = with_platform(&state.pool, tenants::list_all).await?;
-    let rows: Vec<Value> = list.iter().map(|t| t.to_json()).collect();
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|t| {
+            let mut row = t.to_json();
+            row["plan_label"] = json!(plan_label(&state, &req, t.plan.as_str()));
+            row
+        })
+        .collect();
     let saved = req.query_string().contains("saved=1");
     let ctx = page(
         &req,
@@ -187,10 +194,35 @@ impl TenantForm {
     }
 }
 
-fn form_view(form: &TenantForm, errors: &FieldErrors, features: Vec<Value>) -> Value {
+/// The language's own name, for language pickers.
+fn language_name(code: &str) -> &'static str {
+    match code {
+        "ru" => "Русский",
+        "en" => "English",
+        _ => "?",
+    }
+}
+
+fn plan_label(state: &AppState, req: &HttpRequest, plan: &str) -> String {
+    tr(state, req, &format!("plan-{plan}"))
+}
+
+fn form_view(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &TenantForm,
+    errors: &FieldErrors,
+    features: Vec<Value>,
+) -> Value {
     let plans: Vec<Value> = Plan::ALL
         .iter()
-        .map(|p| json!({"code": p.as_str(), "selected": p.as_str() == form.plan}))
+        .map(|p| json!({"code": p.as_str(), "label": plan_label(state, req, p.as_str()), "selected": p.as_str() == form.plan}))
+        .collect();
+    let locales: Vec<Value> = SUPPORTED_LOCALES
+        .iter()
+        .map(
+            |l| json!({"code": l, "name": language_name(l), "selected": *l == form.default_locale}),
+        )
         .collect();
     json!({
         "form": {
@@ -203,7 +235,7 @@ fn form_view(form: &TenantForm, errors: &FieldErrors, features: Vec<Value>) -> V
         "features": features,
         "errors": errors,
         "has_errors": !errors.is_empty(),
-        "locales": SUPPORTED_LOCALES,
+        "locales": locales,
     })
 }
 
@@ -241,7 +273,7 @@ async fn new_form(
     let ctx = page(
         &req,
         &tr(&state, &req, "platform-new-title"),
-        form_view(&form, &FieldErrors::new(), rows),
+        form_view(&state, &req, &form, &FieldErrors::new(), rows),
     );
     render(&state, "platform/tenant_new", &ctx)
 }
@@ -309,7 +341,7 @@ async fn create(
     let ctx = page(
         &req,
         &tr(&state, &req, "platform-new-title"),
-        form_view(&form, &errors, rows),
+        form_view(&state, &req, &form, &errors, rows),
     );
     let mut res = render(&state, "platform/tenant_new", &ctx)?;
     *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -343,7 +375,7 @@ async fn edit_form(
         ..Default::default()
     };
     let rows = feature_rows(|f| t.has(f), &req, &state);
-    let mut data = form_view(&form, &FieldErrors::new(), rows);
+    let mut data = form_view(&state, &req, &form, &FieldErrors::new(), rows);
     data["tenant"] = t.to_json();
     data["saved"] = json!(req.query_string().contains("saved=1"));
     data["created"] = json!(req.query_string().contains("created=1"));
@@ -404,7 +436,7 @@ async fn update(
         &req,
         &state,
     );
-    let mut data = form_view(&TenantForm { slug, ..form }, &errors, rows);
+    let mut data = form_view(&state, &req, &TenantForm { slug, ..form }, &errors, rows);
     data["tenant"] = t.to_json();
     data["saved"] = json!(false);
     data["created"] = json!(false);

@@ -83,6 +83,9 @@ form-has-errors = Please correct the fields marked below.
 status-active = Active
 status-suspended = Suspended
 mode-open = Open
+plan-start = Start
+plan-business = Business
+plan-enterprise = Enterprise
 mode-closed = Closed
 
 feature-preorders = Pre-orders

@@ -83,6 +83,9 @@ form-has-errors = Исправьте отмеченные поля.
 status-active = Работает
 status-suspended = Приостановлен
 mode-open = Открытый
+plan-start = Старт
+plan-business = Бизнес
+plan-enterprise = Корпоративный
 mode-closed = Закрытый
 
 feature-preorders = Предзаказы
