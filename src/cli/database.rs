@@ -21,15 +21,16 @@ pub fn split_database_url(url: &str) -> Option<(String, String)> {
 }
 
 fn not_answering(url: &str, e: &dyn std::fmt::Display) -> anyhow::Error {
-    let host = url
-        .split('@')
-        .nth(1)
-        .unwrap_or(url)
-        .split('/')
-        .next()
-        .unwrap_or("");
+    let after_at = url.rsplit('@').next().unwrap_or(url);
+    let host = after_at.split('/').next().unwrap_or("");
+    let name = split_database_url(url).map(|(_, n)| n).unwrap_or_default();
+    let detail = e.to_string();
+    let one_line = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    if detail.contains("database") && detail.contains("does not exist") {
+        return anyhow!("the database {name:?} does not exist at {host}; `tradeport demo` creates it, or run `createdb {name}`");
+    }
     anyhow!(
-        "PostgreSQL does not answer at {host} ({e}); start it (for example `pg_ctlcluster --skip-systemctl-redirect 15 main start`) or set DATABASE_URL"
+        "PostgreSQL does not answer at {host} ({one_line}); start it (for example `pg_ctlcluster --skip-systemctl-redirect 15 main start`) or set DATABASE_URL"
     )
 }
 

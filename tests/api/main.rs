@@ -1,6 +1,7 @@
 //! One integration-test binary (links once). Each module is a set of user stories.
 
 mod auth;
+mod cli;
 mod csrf;
 mod health;
 mod helpers;
