@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 const APP_CSS: &str = include_str!("../../../static/app.css");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/app.css", web::get().to(css));
+    cfg.service(web::resource("/static/app.css").route(web::get().to(css)));
 }
 
 async fn css() -> HttpResponse {

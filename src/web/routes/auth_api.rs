@@ -12,9 +12,9 @@ use crate::identity::sessions;
 use crate::web::auth::{clear_session_cookie, AuthUser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/auth/register", web::post().to(register))
-        .route("/api/v1/auth/login", web::post().to(login))
-        .route("/api/v1/auth/logout", web::post().to(logout));
+    cfg.service(web::resource("/api/v1/auth/register").route(web::post().to(register)))
+        .service(web::resource("/api/v1/auth/login").route(web::post().to(login)))
+        .service(web::resource("/api/v1/auth/logout").route(web::post().to(logout)));
 }
 
 #[derive(Deserialize)]

@@ -12,18 +12,18 @@ use actix_web::web;
 
 /// Routes of a storefront, mounted under `/s/{tenant}` and on tenant hosts.
 pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(storefront::home))
-        .route("/logo", web::get().to(storefront::logo))
-        .route("/lang/{code}", web::get().to(storefront::set_language))
-        .route("/api/v1/storefront", web::get().to(storefront::info))
+    cfg.service(web::resource("/").route(web::get().to(storefront::home)))
+        .service(web::resource("/logo").route(web::get().to(storefront::logo)))
+        .service(web::resource("/lang/{code}").route(web::get().to(storefront::set_language)))
+        .service(web::resource("/api/v1/storefront").route(web::get().to(storefront::info)))
         .configure(auth_api::configure);
 }
 
 /// Routes of the platform host.
 pub fn platform_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(landing::landing))
-        .route("/lang/{code}", web::get().to(storefront::set_language))
-        .route("/api/v1/openapi.json", web::get().to(openapi::document))
+    cfg.service(web::resource("/").route(web::get().to(landing::landing)))
+        .service(web::resource("/lang/{code}").route(web::get().to(storefront::set_language)))
+        .service(web::resource("/api/v1/openapi.json").route(web::get().to(openapi::document)))
         .configure(auth_api::configure)
         .configure(platform_api::configure)
         .configure(platform_pages::configure);

@@ -26,27 +26,25 @@ mod tests {
             let name = entry.file_name().to_string_lossy().into_owned();
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
             let flat = text.replace(['\n', ' '], "");
-            for part in flat.split(".route(\"").skip(1) {
+            for part in flat.split("web::resource(\"").skip(1) {
                 let Some((path, rest)) = part.split_once('"') else {
-                    continue;
-                };
-                let Some(method) = rest
-                    .strip_prefix(",web::")
-                    .and_then(|r| r.split('(').next())
-                else {
                     continue;
                 };
                 if !path.starts_with("/api/v1") {
                     continue;
                 }
-                let tenant_only =
-                    name == "storefront.rs" || (name == "mod.rs" && path == "/api/v1/storefront");
+                let tenant_only = name == "mod.rs" && path == "/api/v1/storefront";
                 let both = name == "auth_api.rs";
-                if !tenant_only {
-                    found.insert((method.to_owned(), path.to_owned()));
-                }
-                if tenant_only || both {
-                    found.insert((method.to_owned(), format!("/s/{{tenant}}{path}")));
+                for method in ["get", "post", "put", "patch", "delete"] {
+                    if !rest.contains(&format!(".route(web::{method}()")) {
+                        continue;
+                    }
+                    if !tenant_only {
+                        found.insert((method.to_owned(), path.to_owned()));
+                    }
+                    if tenant_only || both {
+                        found.insert((method.to_owned(), format!("/s/{{tenant}}{path}")));
+                    }
                 }
             }
         }

@@ -15,11 +15,17 @@ use crate::platform::tenants::{self, TenantPatch};
 use crate::web::auth::Operator;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/platform/tenants", web::get().to(list))
-        .route("/api/v1/platform/tenants", web::post().to(create))
-        .route("/api/v1/platform/tenants/{slug}", web::get().to(show))
-        .route("/api/v1/platform/tenants/{slug}", web::patch().to(patch))
-        .route("/api/v1/platform/mail", web::get().to(mail_list));
+    cfg.service(
+        web::resource("/api/v1/platform/tenants")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/api/v1/platform/tenants/{slug}")
+            .route(web::get().to(show))
+            .route(web::patch().to(patch)),
+    )
+    .service(web::resource("/api/v1/platform/mail").route(web::get().to(mail_list)));
 }
 
 #[derive(Deserialize)]

@@ -21,16 +21,19 @@ use crate::web::auth::{clear_session_cookie, session_cookie, AuthUser, MaybeUser
 use crate::web::render::{page, render, tr};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/platform", web::get().to(console))
-        .route("/platform/login", web::post().to(login))
-        .route("/platform/logout", web::post().to(logout))
-        .route("/platform/tenants/new", web::get().to(new_form))
-        .route("/platform/tenants", web::post().to(create))
-        .route("/platform/tenants/{slug}", web::get().to(edit_form))
-        .route("/platform/tenants/{slug}", web::post().to(update))
-        .route("/platform/tenants/{slug}/suspend", web::post().to(suspend))
-        .route("/platform/tenants/{slug}/resume", web::post().to(resume))
-        .route("/platform/mail", web::get().to(outbox));
+    cfg.service(web::resource("/platform").route(web::get().to(console)))
+        .service(web::resource("/platform/login").route(web::post().to(login)))
+        .service(web::resource("/platform/logout").route(web::post().to(logout)))
+        .service(web::resource("/platform/tenants/new").route(web::get().to(new_form)))
+        .service(web::resource("/platform/tenants").route(web::post().to(create)))
+        .service(
+            web::resource("/platform/tenants/{slug}")
+                .route(web::get().to(edit_form))
+                .route(web::post().to(update)),
+        )
+        .service(web::resource("/platform/tenants/{slug}/suspend").route(web::post().to(suspend)))
+        .service(web::resource("/platform/tenants/{slug}/resume").route(web::post().to(resume)))
+        .service(web::resource("/platform/mail").route(web::get().to(outbox)));
 }
 
 fn see_other(location: &str) -> HttpResponse {
