@@ -36,15 +36,11 @@ impl AppState {
         let pool = pool.unwrap_or_else(|| build_pool(&settings.database, None));
         let templates_dir = resource_path(&settings.server.templates_dir);
         let i18n = Arc::new(I18n::load(&templates_dir.join("locales"))?);
-        let templates =
-            web::render::build_templates(&templates_dir, i18n.clone(), settings.profile == "dev")?;
+        let templates = web::render::build_templates(&templates_dir, i18n.clone(), settings.profile == "dev")?;
         let auth = &settings.auth;
         Ok(AppState {
             jwt: JwtKeys::new(auth),
-            login_limiter: RateLimiter::new(
-                auth.login_attempts,
-                Duration::from_secs(auth.login_window_secs),
-            ),
+            login_limiter: RateLimiter::new(auth.login_attempts, Duration::from_secs(auth.login_window_secs)),
             tenants: TenantCache::new(Duration::from_secs(2)),
             metrics: Metrics::new()?,
             settings: Arc::new(settings),

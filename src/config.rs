@@ -105,11 +105,7 @@ impl Settings {
     }
 
     /// Loads from an explicit directory and variable source (used by tests).
-    pub fn load_from(
-        dir: &Path,
-        profile: &str,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> anyhow::Result<Settings> {
+    pub fn load_from(dir: &Path, profile: &str, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
         if !matches!(profile, "dev" | "prod" | "test") {
             bail!("TRADEPORT_PROFILE must be dev, prod or test, not {profile:?}.");
         }
@@ -123,9 +119,7 @@ impl Settings {
                 figment = figment.merge((*key, value));
             }
         }
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| anyhow::anyhow!("configuration is invalid: {e}"))?;
+        let settings: Settings = figment.extract().map_err(|e| anyhow::anyhow!("configuration is invalid: {e}"))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -176,8 +170,7 @@ impl Settings {
 /// `NAME` or, for a mounted secret, the contents of the file named by `NAME_FILE`.
 fn read_var(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<String>> {
     if let Some(path) = var(&format!("{name}_FILE")) {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {name}_FILE at {path}"))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {name}_FILE at {path}"))?;
         return Ok(Some(text.trim_end().to_owned()));
     }
     Ok(var(name).filter(|v| !v.is_empty()))
@@ -210,23 +203,14 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(profile: &str, vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::load_from(&config_dir(), profile, |n| map.get(n).cloned())
     }
 
     #[test]
     fn contract_variables_override_files() {
-        let s = load(
-            "dev",
-            &[
-                ("TRADEPORT_BIND", "127.0.0.1:9999"),
-                ("TRADEPORT_BASE_DOMAIN", "shop.test"),
-            ],
-        )
-        .expect("loads");
+        let s = load("dev", &[("TRADEPORT_BIND", "127.0.0.1:9999"), ("TRADEPORT_BASE_DOMAIN", "shop.test")])
+            .expect("loads");
         assert_eq!(s.server.bind, "127.0.0.1:9999");
         assert_eq!(s.server.base_domain, "shop.test");
         assert_eq!(s.platform_url(), "http://shop.test:9999");
@@ -235,14 +219,8 @@ mod tests {
     #[test]
     fn prod_refuses_the_dev_secret_and_accepts_a_real_one() {
         let err = load("prod", &[]).expect_err("dev secret refused");
-        assert!(err
-            .to_string()
-            .contains("refuses the development JWT secret"));
-        let ok = load(
-            "prod",
-            &[("TRADEPORT_JWT_SECRET", "x9Jd83hd72jdk2l0Pqmz71bD0sk2lQ3Z")],
-        )
-        .expect("loads");
+        assert!(err.to_string().contains("refuses the development JWT secret"));
+        let ok = load("prod", &[("TRADEPORT_JWT_SECRET", "x9Jd83hd72jdk2l0Pqmz71bD0sk2lQ3Z")]).expect("loads");
         assert_eq!(ok.log.format, "json");
     }
 
@@ -252,19 +230,10 @@ mod tests {
         std::fs::write(&dir, "file-secret-file-secret-file-secret-42\n").expect("write");
         let path = dir.to_string_lossy().to_string();
         let s = load("dev", &[("TRADEPORT_JWT_SECRET_FILE", path.as_str())]).expect("loads");
-        assert_eq!(
-            s.auth.jwt_secret.expose_secret(),
-            "file-secret-file-secret-file-secret-42"
-        );
+        assert_eq!(s.auth.jwt_secret.expose_secret(), "file-secret-file-secret-file-secret-42");
         let debug = format!("{s:?}");
-        assert!(
-            !debug.contains("file-secret"),
-            "secret leaked into Debug: {debug}"
-        );
-        assert!(
-            !debug.contains("postgres://"),
-            "database url leaked into Debug"
-        );
+        assert!(!debug.contains("file-secret"), "secret leaked into Debug: {debug}");
+        assert!(!debug.contains("postgres://"), "database url leaked into Debug");
         let _ = std::fs::remove_file(dir);
     }
 

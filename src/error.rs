@@ -58,10 +58,7 @@ impl AppError {
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Conflict {
-            code,
-            message: message.into(),
-        }
+        AppError::Conflict { code, message: message.into() }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -156,18 +153,12 @@ impl From<diesel::result::Error> for AppError {
             E::NotFound => AppError::not_found("record"),
             E::DatabaseError(K::UniqueViolation, info) => AppError::conflict(
                 "already_exists",
-                format!(
-                    "already exists ({})",
-                    info.constraint_name().unwrap_or("unique")
-                ),
+                format!("already exists ({})", info.constraint_name().unwrap_or("unique")),
             ),
-            E::DatabaseError(K::ClosedConnection, _) => {
-                AppError::Unavailable("the database is unavailable".into())
+            E::DatabaseError(K::ClosedConnection, _) => AppError::Unavailable("the database is unavailable".into()),
+            E::DatabaseError(K::SerializationFailure, _) => {
+                AppError::conflict("concurrent_update", "the data changed concurrently; please retry")
             }
-            E::DatabaseError(K::SerializationFailure, _) => AppError::conflict(
-                "concurrent_update",
-                "the data changed concurrently; please retry",
-            ),
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -204,9 +195,6 @@ mod tests {
         assert_eq!(err.status_code(), StatusCode::NOT_FOUND);
         let err = AppError::field("slug", "taken");
         assert_eq!(err.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(
-            err.info().fields.get("slug").map(String::as_str),
-            Some("taken")
-        );
+        assert_eq!(err.info().fields.get("slug").map(String::as_str), Some("taken"));
     }
 }

@@ -18,33 +18,24 @@ const FALLBACK: &str = "en";
 impl I18n {
     pub fn load(dir: &Path) -> anyhow::Result<I18n> {
         let mut bundles = HashMap::new();
-        for entry in
-            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
-        {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
             let entry = entry?;
             if !entry.file_type()?.is_dir() {
                 continue;
             }
             let lang = entry.file_name().to_string_lossy().into_owned();
-            let id: LanguageIdentifier = lang
-                .parse()
-                .with_context(|| format!("bad locale folder {lang}"))?;
+            let id: LanguageIdentifier = lang.parse().with_context(|| format!("bad locale folder {lang}"))?;
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             bundle.set_use_isolating(false);
-            let mut files: Vec<_> = std::fs::read_dir(entry.path())?
-                .filter_map(Result::ok)
-                .collect();
+            let mut files: Vec<_> = std::fs::read_dir(entry.path())?.filter_map(Result::ok).collect();
             files.sort_by_key(|f| f.file_name());
-            for file in files
-                .into_iter()
-                .filter(|f| f.path().extension().is_some_and(|e| e == "ftl"))
-            {
+            for file in files.into_iter().filter(|f| f.path().extension().is_some_and(|e| e == "ftl")) {
                 let text = std::fs::read_to_string(file.path())?;
                 let res = FluentResource::try_new(text)
                     .map_err(|(_, errs)| anyhow::anyhow!("{}: {errs:?}", file.path().display()))?;
-                bundle.add_resource(res).map_err(|errs| {
-                    anyhow::anyhow!("{}: duplicate messages {errs:?}", file.path().display())
-                })?;
+                bundle
+                    .add_resource(res)
+                    .map_err(|errs| anyhow::anyhow!("{}: duplicate messages {errs:?}", file.path().display()))?;
             }
             bundles.insert(lang, bundle);
         }
@@ -61,9 +52,7 @@ impl I18n {
             if let Some(bundle) = self.bundles.get(l) {
                 if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
                     let mut errors = Vec::new();
-                    return bundle
-                        .format_pattern(pattern, args, &mut errors)
-                        .into_owned();
+                    return bundle.format_pattern(pattern, args, &mut errors).into_owned();
                 }
             }
         }
@@ -79,9 +68,7 @@ impl I18n {
                 for line in text.lines() {
                     if let Some((k, _)) = line.split_once(" =") {
                         if !k.starts_with([' ', '#', '.']) && !k.is_empty() {
-                            keys.entry(k.trim().to_owned())
-                                .or_default()
-                                .push(lang.clone());
+                            keys.entry(k.trim().to_owned()).or_default().push(lang.clone());
                         }
                     }
                 }
@@ -99,12 +86,7 @@ impl I18n {
 }
 
 /// Picks the request's language: the `tp_lang` cookie, then `Accept-Language`, then the default.
-pub fn negotiate(
-    cookie: Option<&str>,
-    accept_language: Option<&str>,
-    allowed: &[String],
-    default: &str,
-) -> String {
+pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>, allowed: &[String], default: &str) -> String {
     if let Some(c) = cookie {
         if allowed.iter().any(|a| a == c) {
             return c.to_owned();
@@ -112,12 +94,7 @@ pub fn negotiate(
     }
     if let Some(header) = accept_language {
         for part in header.split(',') {
-            let tag = part
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             let primary = tag.split('-').next().unwrap_or("");
             if let Some(found) = allowed.iter().find(|a| a.as_str() == primary) {
                 return found.clone();
@@ -139,24 +116,15 @@ mod tests {
     fn russian_and_english_have_the_same_messages() {
         let i18n = I18n::load(&dir()).expect("locales load");
         assert!(i18n.has_locale("ru") && i18n.has_locale("en"));
-        assert_eq!(
-            i18n.missing_keys(&dir()).expect("read"),
-            Vec::<String>::new()
-        );
-        assert_ne!(
-            i18n.tr("ru", "nav-login", None),
-            i18n.tr("en", "nav-login", None)
-        );
+        assert_eq!(i18n.missing_keys(&dir()).expect("read"), Vec::<String>::new());
+        assert_ne!(i18n.tr("ru", "nav-login", None), i18n.tr("en", "nav-login", None));
     }
 
     #[test]
     fn negotiation_prefers_cookie_then_header_then_default() {
         let allowed = vec!["ru".to_string(), "en".to_string()];
         assert_eq!(negotiate(Some("en"), Some("ru"), &allowed, "ru"), "en");
-        assert_eq!(
-            negotiate(Some("de"), Some("de-DE,en;q=0.8"), &allowed, "ru"),
-            "en"
-        );
+        assert_eq!(negotiate(Some("de"), Some("de-DE,en;q=0.8"), &allowed, "ru"), "en");
         assert_eq!(negotiate(None, None, &allowed, "ru"), "ru");
     }
 }

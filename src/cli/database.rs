@@ -27,7 +27,9 @@ fn not_answering(url: &str, e: &dyn std::fmt::Display) -> anyhow::Error {
     let detail = e.to_string();
     let one_line = detail.split_whitespace().collect::<Vec<_>>().join(" ");
     if detail.contains("database") && detail.contains("does not exist") {
-        return anyhow!("the database {name:?} does not exist at {host}; `tradeport demo` creates it, or run `createdb {name}`");
+        return anyhow!(
+            "the database {name:?} does not exist at {host}; `tradeport demo` creates it, or run `createdb {name}`"
+        );
     }
     anyhow!(
         "PostgreSQL does not answer at {host} ({one_line}); start it (for example `pg_ctlcluster --skip-systemctl-redirect 15 main start`) or set DATABASE_URL"
@@ -37,15 +39,9 @@ fn not_answering(url: &str, e: &dyn std::fmt::Display) -> anyhow::Error {
 /// Creates the database named in the URL if it does not exist.
 pub fn ensure_database(settings: &DatabaseSettings) -> anyhow::Result<bool> {
     let url = settings.url.expose_secret();
-    let (admin_url, name) =
-        split_database_url(url).ok_or_else(|| anyhow!("DATABASE_URL must name a database"))?;
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(anyhow!(
-            "the database name {name:?} may contain only letters, digits, '_' and '-'"
-        ));
+    let (admin_url, name) = split_database_url(url).ok_or_else(|| anyhow!("DATABASE_URL must name a database"))?;
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(anyhow!("the database name {name:?} may contain only letters, digits, '_' and '-'"));
     }
     if PgConnection::establish(url).is_ok() {
         return Ok(false);
@@ -77,17 +73,11 @@ mod tests {
     fn database_urls_split_into_server_and_name() {
         assert_eq!(
             split_database_url("postgres://postgres@127.0.0.1:5432/tradeport"),
-            Some((
-                "postgres://postgres@127.0.0.1:5432/postgres".into(),
-                "tradeport".into()
-            ))
+            Some(("postgres://postgres@127.0.0.1:5432/postgres".into(), "tradeport".into()))
         );
         assert_eq!(
             split_database_url("postgres://u@h/db?sslmode=disable"),
-            Some((
-                "postgres://u@h/postgres?sslmode=disable".into(),
-                "db".into()
-            ))
+            Some(("postgres://u@h/postgres?sslmode=disable".into(), "db".into()))
         );
     }
 }

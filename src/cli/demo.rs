@@ -19,9 +19,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     migrate::run(&settings)?;
     let mut conn = database::connect(&settings.database)?;
     let url = settings.platform_url();
-    let mut logins = vec![format!(
-        "  operator      {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}   {url}/platform"
-    )];
+    let mut logins = vec![format!("  operator      {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}   {url}/platform")];
     for dir in manifest_dirs()? {
         let (req, logo) = manifest::load(&dir)?;
         let existing = tenants::find_by_slug(&mut conn, &req.slug).map_err(|e| anyhow!("{e}"))?;
@@ -30,45 +28,25 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 &mut conn,
                 &req,
                 logo,
-                &onboarding::OnboardContext {
-                    platform_url: &url,
-                    actor_account_id: None,
-                    fail_at: None,
-                },
+                &onboarding::OnboardContext { platform_url: &url, actor_account_id: None, fail_at: None },
             )
-            .map_err(|e| {
-                anyhow!(
-                    "cannot load demo tenant {}: {}",
-                    req.slug,
-                    operator::describe(e)
-                )
-            })?;
+            .map_err(|e| anyhow!("cannot load demo tenant {}: {}", req.slug, operator::describe(e)))?;
             println!("loaded demo tenant {}", req.slug);
         }
         logins.push(format!(
             "  {:<13} {} / {}   {url}/s/{}/  (or http://{}.{}:{})",
             req.slug,
             req.admin_email,
-            req.admin_password
-                .as_deref()
-                .unwrap_or("(existing password)"),
+            req.admin_password.as_deref().unwrap_or("(existing password)"),
             req.slug,
             req.slug,
             settings.server.base_domain,
             settings.server.bind.rsplit(':').next().unwrap_or("8080"),
         ));
     }
-    operator::ensure_operator(
-        &mut conn,
-        OPERATOR_EMAIL,
-        OPERATOR_PASSWORD,
-        "Demo operator",
-    )?;
+    operator::ensure_operator(&mut conn, OPERATOR_EMAIL, OPERATOR_PASSWORD, "Demo operator")?;
     drop(conn);
-    println!(
-        "\nTradeport demo is running at {url}/\nLogins:\n{}\n",
-        logins.join("\n")
-    );
+    println!("\nTradeport demo is running at {url}/\nLogins:\n{}\n", logins.join("\n"));
     serve::run(settings)
 }
 

@@ -1,5 +1,6 @@
 //! The `tradeport` command line. Errors are one sentence on stderr and a non-zero exit.
 
+pub mod bench;
 pub mod database;
 pub mod demo;
 pub mod migrate;
@@ -14,11 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "tradeport",
-    version,
-    about = "Tradeport: a multi-tenant B2B trade platform"
-)]
+#[command(name = "tradeport", version, about = "Tradeport: a multi-tenant B2B trade platform")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +39,9 @@ pub enum Command {
     /// Manage platform operators.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
+    /// Platform benchmarks in a separate `tradeport_bench*` database (docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -51,9 +51,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     crate::telemetry::init(&settings.log.format, &settings.log.filter);
     if settings.uses_dev_secret() {
-        tracing::warn!(
-            "using the development JWT secret; set TRADEPORT_JWT_SECRET outside development"
-        );
+        tracing::warn!("using the development JWT secret; set TRADEPORT_JWT_SECRET outside development");
     }
     let result = match cli.command {
         Command::Demo => demo::run(settings),
@@ -61,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate::run(&settings),
         Command::Tenant(cmd) => tenant::run(&settings, cmd),
         Command::Operator(cmd) => operator::run(&settings, cmd),
+        Command::Bench(cmd) => bench::run(&settings, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

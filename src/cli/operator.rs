@@ -20,17 +20,10 @@ pub enum OperatorCommand {
 }
 
 pub fn run(settings: &Settings, cmd: OperatorCommand) -> anyhow::Result<()> {
-    let OperatorCommand::Create {
-        email,
-        password,
-        name,
-    } = cmd;
+    let OperatorCommand::Create { email, password, name } = cmd;
     let mut conn = database::connect(&settings.database)?;
     let created = ensure_operator(&mut conn, &email, &password, &name)?;
-    println!(
-        "operator {email} {}",
-        if created { "created" } else { "updated" }
-    );
+    println!("operator {email} {}", if created { "created" } else { "updated" });
     Ok(())
 }
 
@@ -45,21 +38,12 @@ pub fn ensure_operator(
     let existing = accounts::find_by_email(conn, &email).map_err(|e| anyhow::anyhow!("{e}"))?;
     match existing {
         Some((account, _)) => {
-            accounts::make_operator(conn, account.id, password)
-                .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            accounts::make_operator(conn, account.id, password).map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
             Ok(false)
         }
         None => {
-            accounts::create(
-                conn,
-                NewAccount {
-                    email: &email,
-                    name,
-                    password: Some(password),
-                    is_operator: true,
-                },
-            )
-            .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            accounts::create(conn, NewAccount { email: &email, name, password: Some(password), is_operator: true })
+                .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
             Ok(true)
         }
     }
@@ -68,11 +52,9 @@ pub fn ensure_operator(
 /// A validation error as "field: message" pairs, anything else as its message.
 pub fn describe(e: crate::error::AppError) -> String {
     match e {
-        crate::error::AppError::Validation(fields) => fields
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join("; "),
+        crate::error::AppError::Validation(fields) => {
+            fields.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join("; ")
+        }
         other => other.to_string(),
     }
 }

@@ -44,15 +44,7 @@ pub enum TenantCommand {
 pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<()> {
     let mut conn = database::connect(&settings.database)?;
     match cmd {
-        TenantCommand::Create {
-            slug,
-            name,
-            admin_email,
-            admin_password,
-            mode,
-            locales,
-            from,
-        } => {
+        TenantCommand::Create { slug, name, admin_email, admin_password, mode, locales, from } => {
             let (mut req, logo) = match &from {
                 Some(dir) => manifest::load(dir)?,
                 None => (OnboardRequest::default(), None),
@@ -73,27 +65,21 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<()> {
                 req.mode = mode;
             }
             if let Some(l) = locales {
-                let list: Vec<String> = l
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let list: Vec<String> = l.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
                 req.default_locale = list.first().cloned();
                 req.locales = Some(list);
             }
             if req.slug.is_empty() || req.name.is_empty() || req.admin_email.is_empty() {
-                return Err(anyhow!("--slug, --name and --admin-email are required (or --from a manifest that has them)"));
+                return Err(anyhow!(
+                    "--slug, --name and --admin-email are required (or --from a manifest that has them)"
+                ));
             }
             let url = settings.platform_url();
             let t = onboarding::onboard(
                 &mut conn,
                 &req,
                 logo,
-                &OnboardContext {
-                    platform_url: &url,
-                    actor_account_id: None,
-                    fail_at: None,
-                },
+                &OnboardContext { platform_url: &url, actor_account_id: None, fail_at: None },
             )
             .map_err(|e| anyhow!("cannot create tenant {}: {}", req.slug, describe(e)))?;
             println!(
@@ -107,10 +93,7 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::List => {
             let list = tenants::list_all(&mut conn).map_err(|e| anyhow!("{e}"))?;
-            println!(
-                "{:<24} {:<10} {:<7} {:<11} {:<8} name",
-                "slug", "status", "mode", "plan", "locales"
-            );
+            println!("{:<24} {:<10} {:<7} {:<11} {:<8} name", "slug", "status", "mode", "plan", "locales");
             for t in list {
                 println!(
                     "{:<24} {:<10} {:<7} {:<11} {:<8} {}",
@@ -129,21 +112,10 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_status(
-    conn: &mut diesel::PgConnection,
-    slug: &str,
-    status: TenantStatus,
-) -> anyhow::Result<()> {
-    tenants::update(
-        conn,
-        slug,
-        TenantPatch {
-            status: Some(status),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| anyhow!("{}", describe(e)))
-    .with_context(|| format!("cannot change tenant {slug}"))?;
+fn set_status(conn: &mut diesel::PgConnection, slug: &str, status: TenantStatus) -> anyhow::Result<()> {
+    tenants::update(conn, slug, TenantPatch { status: Some(status), ..Default::default() })
+        .map_err(|e| anyhow!("{}", describe(e)))
+        .with_context(|| format!("cannot change tenant {slug}"))?;
     println!("tenant {slug} is {}", status.as_str());
     Ok(())
 }

@@ -81,12 +81,11 @@ pub fn migrate_platform(conn: &mut PgConnection) -> AppResult<Vec<&'static str>>
         "CREATE TABLE IF NOT EXISTS public.platform_migrations (
              version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
     )?;
-    let applied: HashSet<String> =
-        diesel::sql_query("SELECT version FROM public.platform_migrations")
-            .load::<Version>(conn)?
-            .into_iter()
-            .map(|v| v.version)
-            .collect();
+    let applied: HashSet<String> = diesel::sql_query("SELECT version FROM public.platform_migrations")
+        .load::<Version>(conn)?
+        .into_iter()
+        .map(|v| v.version)
+        .collect();
     let mut done = Vec::new();
     for m in PLATFORM.iter().filter(|m| !applied.contains(m.version)) {
         conn.transaction(|c| {
@@ -96,12 +95,7 @@ pub fn migrate_platform(conn: &mut PgConnection) -> AppResult<Vec<&'static str>>
                 .execute(c)?;
             Ok::<_, AppError>(())
         })
-        .map_err(|e| {
-            AppError::Internal(anyhow::anyhow!(
-                "platform migration {} failed: {e}",
-                m.version
-            ))
-        })?;
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("platform migration {} failed: {e}", m.version)))?;
         done.push(m.version);
     }
     Ok(done)
@@ -173,13 +167,11 @@ pub fn migrate_all_tenants(
             scope.spawn(|| {
                 while let Some(name) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
                     let started = Instant::now();
-                    let result = TenantSchema::parse(&name)
-                        .map_err(|e| e.to_string())
-                        .and_then(|schema| {
-                            let mut conn = pool.get().map_err(|e| e.to_string())?;
-                            conn.note_tenant(schema.as_str());
-                            migrate_tenant(&mut conn, &schema).map_err(|e| format!("{e}"))
-                        });
+                    let result = TenantSchema::parse(&name).map_err(|e| e.to_string()).and_then(|schema| {
+                        let mut conn = pool.get().map_err(|e| e.to_string())?;
+                        conn.note_tenant(schema.as_str());
+                        migrate_tenant(&mut conn, &schema).map_err(|e| format!("{e}"))
+                    });
                     let seconds = started.elapsed().as_secs_f64();
                     let n = finished.fetch_add(1, Ordering::SeqCst) + 1;
                     report(&match &result {
@@ -189,19 +181,13 @@ pub fn migrate_all_tenants(
                         Err(e) => format!("[{n}/{total}] {name}: FAILED: {e}"),
                     });
                     if let Ok(mut r) = results.lock() {
-                        r.push(TenantReport {
-                            schema: name,
-                            result,
-                            seconds,
-                        });
+                        r.push(TenantReport { schema: name, result, seconds });
                     }
                 }
             });
         }
     });
-    results
-        .into_inner()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("migration worker panicked")))
+    results.into_inner().map_err(|_| AppError::Internal(anyhow::anyhow!("migration worker panicked")))
 }
 
 #[cfg(test)]
@@ -209,9 +195,7 @@ mod tests {
     use super::*;
 
     fn listed(dir: &str, set: &[Migration]) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(dir);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
         let mut on_disk: Vec<String> = std::fs::read_dir(path)
             .expect("migrations folder")
             .filter_map(|e| e.ok())
@@ -219,10 +203,7 @@ mod tests {
             .collect();
         on_disk.sort();
         let listed: Vec<&str> = set.iter().map(|m| m.version).collect();
-        assert_eq!(
-            on_disk, listed,
-            "every folder in migrations/{dir} must be listed, in order"
-        );
+        assert_eq!(on_disk, listed, "every folder in migrations/{dir} must be listed, in order");
     }
 
     #[test]
@@ -234,11 +215,7 @@ mod tests {
     #[test]
     fn tenant_migrations_never_name_public_tables_as_their_own() {
         for m in TENANT {
-            assert!(
-                !m.up.to_lowercase().contains("create table public."),
-                "{} creates a table in public",
-                m.version
-            );
+            assert!(!m.up.to_lowercase().contains("create table public."), "{} creates a table in public", m.version);
         }
     }
 }

@@ -72,10 +72,8 @@ pub struct PoolCounters {
     pub recycled_for_tenants: AtomicU64,
 }
 
-pub static POOL_COUNTERS: PoolCounters = PoolCounters {
-    opened: AtomicU64::new(0),
-    recycled_for_tenants: AtomicU64::new(0),
-};
+pub static POOL_COUNTERS: PoolCounters =
+    PoolCounters { opened: AtomicU64::new(0), recycled_for_tenants: AtomicU64::new(0) };
 
 /// r2d2 manager: opens connections with fail-closed session defaults and recycles
 /// connections whose tenant working set is full.
@@ -88,9 +86,7 @@ pub struct TenantBoundedManager {
 
 impl std::fmt::Debug for TenantBoundedManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantBoundedManager")
-            .field("working_set", &self.working_set)
-            .finish()
+        f.debug_struct("TenantBoundedManager").field("working_set", &self.working_set).finish()
     }
 }
 
@@ -110,11 +106,7 @@ impl ManageConnection for TenantBoundedManager {
         .execute(&mut conn)
         .map_err(diesel::r2d2::Error::QueryError)?;
         POOL_COUNTERS.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(PgConn {
-            conn,
-            tenants: HashSet::new(),
-            working_set: self.working_set,
-        })
+        Ok(PgConn { conn, tenants: HashSet::new(), working_set: self.working_set })
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> Result<(), Self::Error> {
@@ -123,9 +115,7 @@ impl ManageConnection for TenantBoundedManager {
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
         if conn.over_working_set() {
-            POOL_COUNTERS
-                .recycled_for_tenants
-                .fetch_add(1, Ordering::Relaxed);
+            POOL_COUNTERS.recycled_for_tenants.fetch_add(1, Ordering::Relaxed);
             return true;
         }
         self.inner.has_broken(&mut conn.conn)

@@ -21,14 +21,10 @@ pub struct TenantSchema(String);
 impl TenantSchema {
     /// Parses a stored schema name, refusing anything that is not ours.
     pub fn parse(name: &str) -> Result<Self, String> {
-        let rest = name
-            .strip_prefix("tenant_")
-            .ok_or("schema must start with tenant_")?;
+        let rest = name.strip_prefix("tenant_").ok_or("schema must start with tenant_")?;
         let valid = (3..=40).contains(&rest.len())
             && rest.starts_with(|c: char| c.is_ascii_lowercase())
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if valid {
             Ok(TenantSchema(name.to_owned()))
         } else {
@@ -70,12 +66,10 @@ pub fn in_tenant<T>(
     f: impl FnOnce(&mut PgConnection) -> AppResult<T>,
 ) -> AppResult<T> {
     conn.transaction(|c| {
-        diesel::sql_query(
-            "SELECT set_config('search_path', $1, true), set_config('app.tenant_id', $2, true)",
-        )
-        .bind::<Text, _>(schema.search_path())
-        .bind::<Text, _>(schema.as_str())
-        .execute(c)?;
+        diesel::sql_query("SELECT set_config('search_path', $1, true), set_config('app.tenant_id', $2, true)")
+            .bind::<Text, _>(schema.search_path())
+            .bind::<Text, _>(schema.as_str())
+            .execute(c)?;
         f(c)
     })
 }
@@ -113,24 +107,19 @@ where
 
 /// Creates the schema of a new tenant (inside the caller's transaction).
 pub fn create_schema(conn: &mut PgConnection, schema: &TenantSchema) -> AppResult<()> {
-    conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted()))
-        .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::Unknown,
-                ref info,
-            ) if info.message().contains("already exists") => {
-                AppError::conflict("tenant_exists", format!("schema {schema} already exists"))
-            }
-            other => other.into(),
-        })
+    conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted())).map_err(|e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::Unknown, ref info)
+            if info.message().contains("already exists") =>
+        {
+            AppError::conflict("tenant_exists", format!("schema {schema} already exists"))
+        }
+        other => other.into(),
+    })
 }
 
 /// Drops a tenant schema and everything in it.
 pub fn drop_schema(conn: &mut PgConnection, schema: &TenantSchema) -> AppResult<()> {
-    conn.batch_execute(&format!(
-        "DROP SCHEMA IF EXISTS {} CASCADE",
-        schema.quoted()
-    ))?;
+    conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted()))?;
     Ok(())
 }
 
@@ -142,16 +131,9 @@ mod tests {
     fn schema_names_are_validated() {
         assert!(TenantSchema::parse("tenant_acme").is_ok());
         assert!(TenantSchema::parse("tenant_acme_2").is_ok());
-        for bad in [
-            "acme",
-            "tenant_",
-            "tenant_ab",
-            "tenant_Acme",
-            "tenant_a\"b",
-            "tenant_1abc",
-            "public",
-            "tenant_abc; drop",
-        ] {
+        for bad in
+            ["acme", "tenant_", "tenant_ab", "tenant_Acme", "tenant_a\"b", "tenant_1abc", "public", "tenant_abc; drop"]
+        {
             assert!(TenantSchema::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(

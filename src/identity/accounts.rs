@@ -29,9 +29,7 @@ pub fn normalize_email(input: &str) -> Result<String, String> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','));
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','));
     if ok {
         Ok(email)
     } else {
@@ -39,10 +37,7 @@ pub fn normalize_email(input: &str) -> Result<String, String> {
     }
 }
 
-pub fn find_by_email(
-    conn: &mut PgConnection,
-    email: &str,
-) -> AppResult<Option<(Account, Option<String>)>> {
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> AppResult<Option<(Account, Option<String>)>> {
     Ok(accounts::table
         .filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
@@ -54,11 +49,7 @@ pub fn find_by_email(
 }
 
 pub fn find(conn: &mut PgConnection, id: i64) -> AppResult<Option<Account>> {
-    Ok(accounts::table
-        .find(id)
-        .select(Account::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(accounts::table.find(id).select(Account::as_select()).first(conn).optional()?)
 }
 
 pub struct NewAccount<'a> {
@@ -75,10 +66,7 @@ pub fn validate_new(new: &NewAccount<'_>, prefix: &str, errors: &mut FieldErrors
     }
     let name_len = new.name.trim().chars().count();
     if name_len == 0 || name_len > 200 {
-        errors.insert(
-            format!("{prefix}name"),
-            "must be 1 to 200 characters".into(),
-        );
+        errors.insert(format!("{prefix}name"), "must be 1 to 200 characters".into());
     }
     if let Some(p) = new.password {
         if let Err(e) = password::check_strength(p) {
@@ -149,19 +137,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(
-            normalize_email("  Ivan@Example.COM "),
-            Ok("ivan@example.com".to_string())
-        );
-        for bad in [
-            "",
-            "ivan",
-            "ivan@",
-            "@example.com",
-            "ivan@example",
-            "iv an@example.com",
-            "a<b>@example.com",
-        ] {
+        assert_eq!(normalize_email("  Ivan@Example.COM "), Ok("ivan@example.com".to_string()));
+        for bad in ["", "ivan", "ivan@", "@example.com", "ivan@example", "iv an@example.com", "a<b>@example.com"] {
             assert!(normalize_email(bad).is_err(), "{bad} accepted");
         }
     }

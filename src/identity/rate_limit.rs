@@ -16,27 +16,19 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limit: u32, window: Duration) -> Self {
-        RateLimiter {
-            limit,
-            window,
-            hits: Mutex::new(HashMap::new()),
-        }
+        RateLimiter { limit, window, hits: Mutex::new(HashMap::new()) }
     }
 
     /// Refuses with 429 and `Retry-After` when any key has used up its window.
     pub fn check(&self, keys: &[&str]) -> Result<(), AppError> {
         let now = Instant::now();
-        let hits = self.hits.lock().map_err(|_| AppError::RateLimited {
-            retry_after_secs: self.window.as_secs(),
-        })?;
+        let hits = self.hits.lock().map_err(|_| AppError::RateLimited { retry_after_secs: self.window.as_secs() })?;
         for key in keys {
             if let Some((count, started)) = hits.get(*key) {
                 let elapsed = now.duration_since(*started);
                 if elapsed < self.window && *count >= self.limit {
                     let retry = (self.window - elapsed).as_secs().max(1);
-                    return Err(AppError::RateLimited {
-                        retry_after_secs: retry,
-                    });
+                    return Err(AppError::RateLimited { retry_after_secs: retry });
                 }
             }
         }
@@ -73,10 +65,7 @@ mod tests {
             assert!(rl.check(&["a"]).is_ok());
             rl.record(&["a"]);
         }
-        assert!(matches!(
-            rl.check(&["a"]),
-            Err(AppError::RateLimited { .. })
-        ));
+        assert!(matches!(rl.check(&["a"]), Err(AppError::RateLimited { .. })));
         assert!(rl.check(&["b"]).is_ok());
         std::thread::sleep(Duration::from_millis(250));
         assert!(rl.check(&["a"]).is_ok());

@@ -35,9 +35,7 @@ impl Claims {
     }
 
     pub fn expires_at(&self) -> DateTime<Utc> {
-        Utc.timestamp_opt(self.exp, 0)
-            .single()
-            .unwrap_or_else(Utc::now)
+        Utc.timestamp_opt(self.exp, 0).single().unwrap_or_else(Utc::now)
     }
 }
 
@@ -80,10 +78,7 @@ impl JwtKeys {
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("token signing failed: {e}")))?;
-        Ok(IssuedToken {
-            token,
-            expires_in: self.ttl_secs,
-        })
+        Ok(IssuedToken { token, expires_in: self.ttl_secs })
     }
 
     /// Verifies signature, algorithm and expiry. Anything wrong is a plain 401.
@@ -99,10 +94,7 @@ pub fn load_session(conn: &mut PgConnection, claims: &Claims) -> AppResult<Accou
     let (Some(id), Some(jti)) = (claims.account_id(), claims.jti()) else {
         return Err(AppError::Unauthorized);
     };
-    let issued = Utc
-        .timestamp_millis_opt(claims.iat_ms)
-        .single()
-        .ok_or(AppError::Unauthorized)?;
+    let issued = Utc.timestamp_millis_opt(claims.iat_ms).single().ok_or(AppError::Unauthorized)?;
     let revoked = diesel::dsl::exists(revoked_tokens::table.filter(revoked_tokens::jti.eq(jti)));
     accounts::table
         .filter(accounts::id.eq(id))
@@ -118,14 +110,10 @@ pub fn load_session(conn: &mut PgConnection, claims: &Claims) -> AppResult<Accou
 pub fn revoke(conn: &mut PgConnection, claims: &Claims) -> AppResult<()> {
     let jti = claims.jti().ok_or(AppError::Unauthorized)?;
     diesel::insert_into(revoked_tokens::table)
-        .values((
-            revoked_tokens::jti.eq(jti),
-            revoked_tokens::expires_at.eq(claims.expires_at()),
-        ))
+        .values((revoked_tokens::jti.eq(jti), revoked_tokens::expires_at.eq(claims.expires_at())))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(diesel::dsl::now)))
-        .execute(conn)?;
+    diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(diesel::dsl::now))).execute(conn)?;
     Ok(())
 }
 
@@ -150,9 +138,7 @@ mod tests {
         let c = k.decode(&t.token).expect("decode");
         assert_eq!(c.account_id(), Some(42));
         // Another key, a tampered payload, alg=none: all refused.
-        assert!(keys("ffffffffffffffffffffffffffffffff")
-            .decode(&t.token)
-            .is_err());
+        assert!(keys("ffffffffffffffffffffffffffffffff").decode(&t.token).is_err());
         let mut parts: Vec<String> = t.token.split('.').map(str::to_owned).collect();
         parts[1] = parts[1].chars().rev().collect();
         assert!(k.decode(&parts.join(".")).is_err());
@@ -165,13 +151,8 @@ mod tests {
     fn expired_tokens_fail() {
         let k = keys("0123456789abcdef0123456789abcdef");
         let past = Utc::now().timestamp() - 3600;
-        let claims = Claims {
-            sub: "1".into(),
-            jti: Uuid::new_v4().to_string(),
-            iat: past - 60,
-            exp: past,
-            iat_ms: past * 1000,
-        };
+        let claims =
+            Claims { sub: "1".into(), jti: Uuid::new_v4().to_string(), iat: past - 60, exp: past, iat_ms: past * 1000 };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &k.encoding).expect("encode");
         assert!(k.decode(&token).is_err());
     }

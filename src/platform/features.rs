@@ -88,15 +88,11 @@ pub type Overrides = BTreeMap<Feature, bool>;
 
 /// Parses `{"name": bool}` from the API or the database, refusing unknown names.
 pub fn parse_overrides(value: &serde_json::Value) -> Result<Overrides, String> {
-    let obj = value
-        .as_object()
-        .ok_or("features must be an object of name: true/false")?;
+    let obj = value.as_object().ok_or("features must be an object of name: true/false")?;
     let mut out = Overrides::new();
     for (name, on) in obj {
         let feature = Feature::parse(name).ok_or_else(|| format!("unknown feature '{name}'"))?;
-        let on = on
-            .as_bool()
-            .ok_or_else(|| format!("feature '{name}' must be true or false"))?;
+        let on = on.as_bool().ok_or_else(|| format!("feature '{name}' must be true or false"))?;
         out.insert(feature, on);
     }
     Ok(out)
@@ -104,27 +100,13 @@ pub fn parse_overrides(value: &serde_json::Value) -> Result<Overrides, String> {
 
 pub fn overrides_to_json(overrides: &Overrides) -> serde_json::Value {
     serde_json::Value::Object(
-        overrides
-            .iter()
-            .map(|(f, on)| (f.as_str().to_owned(), serde_json::Value::Bool(*on)))
-            .collect(),
+        overrides.iter().map(|(f, on)| (f.as_str().to_owned(), serde_json::Value::Bool(*on))).collect(),
     )
 }
 
 /// Effective state of every feature for a plan with overrides.
 pub fn effective(plan: Plan, overrides: &Overrides) -> BTreeMap<Feature, bool> {
-    Feature::ALL
-        .iter()
-        .map(|f| {
-            (
-                *f,
-                overrides
-                    .get(f)
-                    .copied()
-                    .unwrap_or_else(|| f.default_for(plan)),
-            )
-        })
-        .collect()
+    Feature::ALL.iter().map(|f| (*f, overrides.get(f).copied().unwrap_or_else(|| f.default_for(plan)))).collect()
 }
 
 #[cfg(test)]

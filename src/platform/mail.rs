@@ -45,23 +45,13 @@ pub fn enqueue(conn: &mut PgConnection, mail: OutgoingMail<'_>) -> AppResult<i64
 }
 
 /// Newest first; `to` filters by recipient.
-pub fn list(
-    conn: &mut PgConnection,
-    to: Option<&str>,
-    offset: i64,
-    limit: i64,
-) -> AppResult<(Vec<Mail>, i64)> {
+pub fn list(conn: &mut PgConnection, to: Option<&str>, offset: i64, limit: i64) -> AppResult<(Vec<Mail>, i64)> {
     let mut q = mail_outbox::table.into_boxed();
     let mut count = mail_outbox::table.into_boxed();
     if let Some(to) = to {
         q = q.filter(mail_outbox::to_email.eq(to.to_lowercase()));
         count = count.filter(mail_outbox::to_email.eq(to.to_lowercase()));
     }
-    let items = q
-        .order(mail_outbox::id.desc())
-        .offset(offset)
-        .limit(limit)
-        .select(Mail::as_select())
-        .load(conn)?;
+    let items = q.order(mail_outbox::id.desc()).offset(offset).limit(limit).select(Mail::as_select()).load(conn)?;
     Ok((items, count.count().get_result(conn)?))
 }

@@ -47,28 +47,15 @@ pub struct ManifestAdmin {
 /// Reads `dir/tenant.toml` (and its logo) into an onboarding request.
 pub fn load(dir: &Path) -> anyhow::Result<(OnboardRequest, Option<Logo>)> {
     let path = dir.join("tenant.toml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let m: Manifest = toml::from_str(&text)
-        .with_context(|| format!("{} is not a valid manifest", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let m: Manifest = toml::from_str(&text).with_context(|| format!("{} is not a valid manifest", path.display()))?;
     let logo = match &m.logo {
         Some(name) => {
             if name.contains("..") || name.starts_with('/') {
                 bail!("logo must be a file name inside {}", dir.display());
             }
-            let bytes = std::fs::read(dir.join(name))
-                .with_context(|| format!("cannot read logo {name}"))?;
-            let mime = match name.rsplit('.').next() {
-                Some("svg") => "image/svg+xml",
-                Some("png") => "image/png",
-                Some("jpg" | "jpeg") => "image/jpeg",
-                Some("webp") => "image/webp",
-                _ => bail!("logo {name} must be .svg, .png, .jpg or .webp"),
-            };
-            Some(Logo {
-                bytes,
-                mime: mime.into(),
-            })
+            let bytes = std::fs::read(dir.join(name)).with_context(|| format!("cannot read logo {name}"))?;
+            Some(Logo::sniff(bytes).map_err(|e| anyhow::anyhow!("logo {name}: {e}"))?)
         }
         None => None,
     };

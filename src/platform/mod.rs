@@ -1,6 +1,7 @@
 //! The platform: tenants, onboarding, plans and feature flags, mail outbox, audit.
 
 pub mod features;
+pub mod logo;
 pub mod mail;
 pub mod manifest;
 pub mod onboarding;

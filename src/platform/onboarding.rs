@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::features::{self, Plan};
+pub use super::logo::Logo;
 use super::mail::{self, OutgoingMail};
 use super::slug::Slug;
 use super::tenants::{self, Branding, PortalMode, Tenant};
@@ -44,14 +45,6 @@ pub struct OnboardRequest {
     pub settings: BTreeMap<String, serde_json::Value>,
 }
 
-pub struct Logo {
-    pub bytes: Vec<u8>,
-    pub mime: String,
-}
-
-pub const LOGO_MAX_BYTES: usize = 512 * 1024;
-const LOGO_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp", "image/svg+xml"];
-
 /// A step after which a test may make onboarding fail, to prove it leaves nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailPoint {
@@ -78,30 +71,18 @@ struct Checked {
 
 fn check(req: &OnboardRequest, logo: Option<&Logo>) -> Result<Checked, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let slug = Slug::parse(&req.slug)
-        .map_err(|e| errors.insert("slug".into(), e))
-        .ok();
+    let slug = Slug::parse(&req.slug).map_err(|e| errors.insert("slug".into(), e)).ok();
     tenants::check_name(&req.name, &mut errors);
     let mode = PortalMode::parse(req.mode.as_deref().unwrap_or("open")).unwrap_or_else(|| {
         errors.insert("mode".into(), "must be open or closed".into());
         PortalMode::Open
     });
     let plan = Plan::parse(req.plan.as_deref().unwrap_or("start")).unwrap_or_else(|| {
-        errors.insert(
-            "plan".into(),
-            "must be start, business or enterprise".into(),
-        );
+        errors.insert("plan".into(), "must be start, business or enterprise".into());
         Plan::Start
     });
-    let locales = req
-        .locales
-        .clone()
-        .unwrap_or_else(|| vec!["ru".into(), "en".into()]);
-    let default_locale = req
-        .default_locale
-        .clone()
-        .or_else(|| locales.first().cloned())
-        .unwrap_or_default();
+    let locales = req.locales.clone().unwrap_or_else(|| vec!["ru".into(), "en".into()]);
+    let default_locale = req.default_locale.clone().or_else(|| locales.first().cloned()).unwrap_or_default();
     tenants::check_locales(&locales, &default_locale, &mut errors);
     let overrides = match &req.features {
         Some(v) => features::parse_overrides(v).unwrap_or_else(|e| {
@@ -123,33 +104,18 @@ fn check(req: &OnboardRequest, logo: Option<&Logo>) -> Result<Checked, FieldErro
         let ok = !key.is_empty()
             && key.len() <= 64
             && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
         if !ok {
-            errors.insert(
-                format!("settings.{key}"),
-                "setting names are lowercase letters, digits, '_' and '.'".into(),
-            );
+            errors.insert(format!("settings.{key}"), "setting names are lowercase letters, digits, '_' and '.'".into());
         }
     }
-    if let Some(logo) = logo {
-        if !LOGO_TYPES.contains(&logo.mime.as_str()) {
-            errors.insert("logo".into(), "must be PNG, JPEG, WebP or SVG".into());
-        } else if logo.bytes.len() > LOGO_MAX_BYTES {
-            errors.insert("logo".into(), "must be at most 512 KB".into());
-        }
+    if let Some(Err(e)) = logo.map(|l| Logo::sniff(l.bytes.clone())) {
+        errors.insert("logo".into(), e);
     }
     match slug {
-        Some(slug) if errors.is_empty() => Ok(Checked {
-            slug,
-            mode,
-            plan,
-            locales,
-            default_locale,
-            overrides,
-            branding,
-        }),
+        Some(slug) if errors.is_empty() => {
+            Ok(Checked { slug, mode, plan, locales, default_locale, overrides, branding })
+        }
         _ => Err(errors),
     }
 }
@@ -165,10 +131,7 @@ pub fn onboard(
     let schema = TenantSchema::for_slug(&c.slug);
     conn.transaction(|conn| {
         if tenants::find_by_slug(conn, c.slug.as_str())?.is_some() {
-            return Err(AppError::conflict(
-                "tenant_exists",
-                format!("a tenant with slug '{}' already exists", c.slug),
-            ));
+            return Err(AppError::conflict("tenant_exists", format!("a tenant with slug '{}' already exists", c.slug)));
         }
         let tenant_id: i64 = diesel::insert_into(tenants_table::table)
             .values((
@@ -187,19 +150,16 @@ pub fn onboard(
             .returning(tenants_table::id)
             .get_result(conn)
             .map_err(|e| match AppError::from(e) {
-                AppError::Conflict { .. } => AppError::conflict(
-                    "tenant_exists",
-                    format!("a tenant with slug '{}' already exists", c.slug),
-                ),
+                AppError::Conflict { .. } => {
+                    AppError::conflict("tenant_exists", format!("a tenant with slug '{}' already exists", c.slug))
+                }
                 other => other,
             })?;
         create_schema(conn, &schema)?;
         let admin = in_tenant(conn, &schema, |conn| {
             apply_tenant_migrations(conn, &schema)?;
             if ctx.fail_at == Some(FailPoint::AfterSchema) {
-                return Err(AppError::Internal(anyhow::anyhow!(
-                    "injected failure after schema"
-                )));
+                return Err(AppError::Internal(anyhow::anyhow!("injected failure after schema")));
             }
             for (key, value) in &req.settings {
                 diesel::sql_query("INSERT INTO settings (key, value) VALUES ($1, $2)")
@@ -214,9 +174,7 @@ pub fn onboard(
             Ok(admin)
         })?;
         if ctx.fail_at == Some(FailPoint::AfterAdmin) {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "injected failure after admin"
-            )));
+            return Err(AppError::Internal(anyhow::anyhow!("injected failure after admin")));
         }
         let store = format!("{}/s/{}/", ctx.platform_url, c.slug);
         mail::enqueue(
@@ -224,11 +182,7 @@ pub fn onboard(
             OutgoingMail {
                 tenant_id: Some(tenant_id),
                 to: &admin.email,
-                subject: format!(
-                    "Tradeport: {} is online / магазин {} открыт",
-                    req.name.trim(),
-                    req.name.trim()
-                ),
+                subject: format!("Tradeport: {} is online / магазин {} открыт", req.name.trim(), req.name.trim()),
                 text: format!(
                     "Your storefront {name} is ready at {store}\nSign in with {email}.\n\n\
                  Ваш магазин {name} готов: {store}\nВход: {email}.",
@@ -243,8 +197,7 @@ pub fn onboard(
                 audit_log::tenant_id.eq(tenant_id),
                 audit_log::account_id.eq(ctx.actor_account_id),
                 audit_log::action.eq("tenant.onboarded"),
-                audit_log::details
-                    .eq(serde_json::json!({"slug": c.slug.as_str(), "admin": admin.email})),
+                audit_log::details.eq(serde_json::json!({"slug": c.slug.as_str(), "admin": admin.email})),
             ))
             .execute(conn)?;
         tenants::find_by_slug(conn, c.slug.as_str())?.ok_or_else(|| AppError::not_found("tenant"))
@@ -253,20 +206,13 @@ pub fn onboard(
 
 /// The supplier's first admin: an existing account joins as owner (its password is never
 /// changed); a new account needs a password.
-fn find_or_create_admin(
-    conn: &mut PgConnection,
-    req: &OnboardRequest,
-) -> AppResult<accounts::Account> {
-    let email = accounts::normalize_email(&req.admin_email)
-        .map_err(|e| AppError::field("admin_email", e))?;
+fn find_or_create_admin(conn: &mut PgConnection, req: &OnboardRequest) -> AppResult<accounts::Account> {
+    let email = accounts::normalize_email(&req.admin_email).map_err(|e| AppError::field("admin_email", e))?;
     if let Some((account, _)) = accounts::find_by_email(conn, &email)? {
         return Ok(account);
     }
     let Some(password) = req.admin_password.as_deref() else {
-        return Err(AppError::field(
-            "admin_password",
-            "required when the admin has no Tradeport account yet",
-        ));
+        return Err(AppError::field("admin_password", "required when the admin has no Tradeport account yet"));
     };
     accounts::create(
         conn,

@@ -67,10 +67,7 @@ impl Slug {
         if !(3..=40).contains(&s.len()) {
             return Err("must be 3 to 40 characters long".into());
         }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
             return Err("may contain only lowercase latin letters, digits and '-'".into());
         }
         if !s.starts_with(|c: char| c.is_ascii_lowercase()) {

@@ -63,29 +63,21 @@ pub struct Branding {
 
 impl Default for Branding {
     fn default() -> Self {
-        Branding {
-            primary_color: "#1f5fa8".into(),
-            accent_color: "#f29f05".into(),
-            tagline: String::new(),
-        }
+        Branding { primary_color: "#1f5fa8".into(), accent_color: "#f29f05".into(), tagline: String::new() }
     }
 }
 
 impl Branding {
     pub fn validate(&self, errors: &mut FieldErrors) {
-        for (field, value) in [
-            ("branding.primary_color", &self.primary_color),
-            ("branding.accent_color", &self.accent_color),
-        ] {
+        for (field, value) in
+            [("branding.primary_color", &self.primary_color), ("branding.accent_color", &self.accent_color)]
+        {
             if !is_hex_color(value) {
                 errors.insert(field.into(), "must be a colour like #1f5fa8".into());
             }
         }
         if self.tagline.chars().count() > 200 {
-            errors.insert(
-                "branding.tagline".into(),
-                "must be at most 200 characters".into(),
-            );
+            errors.insert("branding.tagline".into(), "must be at most 200 characters".into());
         }
     }
 }
@@ -136,9 +128,7 @@ impl TryFrom<TenantRow> for Tenant {
     type Error = AppError;
 
     fn try_from(r: TenantRow) -> AppResult<Tenant> {
-        let bad = |what: &str| {
-            AppError::Internal(anyhow::anyhow!("tenant {} has an invalid {what}", r.slug))
-        };
+        let bad = |what: &str| AppError::Internal(anyhow::anyhow!("tenant {} has an invalid {what}", r.slug));
         Ok(Tenant {
             id: r.id,
             schema: TenantSchema::parse(&r.schema_name).map_err(|_| bad("schema"))?,
@@ -163,10 +153,7 @@ impl TryFrom<TenantRow> for Tenant {
 
 impl Tenant {
     pub fn has(&self, feature: Feature) -> bool {
-        self.overrides
-            .get(&feature)
-            .copied()
-            .unwrap_or_else(|| feature.default_for(self.plan))
+        self.overrides.get(&feature).copied().unwrap_or_else(|| feature.default_for(self.plan))
     }
 
     pub fn is_active(&self) -> bool {
@@ -236,11 +223,8 @@ pub fn list_marketplace(conn: &mut PgConnection) -> AppResult<Vec<Tenant>> {
 }
 
 pub fn logo(conn: &mut PgConnection, tenant_id: i64) -> AppResult<Option<(Vec<u8>, String)>> {
-    let row: Option<(Option<Vec<u8>>, Option<String>)> = tenants::table
-        .find(tenant_id)
-        .select((tenants::logo, tenants::logo_mime))
-        .first(conn)
-        .optional()?;
+    let row: Option<(Option<Vec<u8>>, Option<String>)> =
+        tenants::table.find(tenant_id).select((tenants::logo, tenants::logo_mime)).first(conn).optional()?;
     Ok(match row {
         Some((Some(bytes), Some(mime))) => Some((bytes, mime)),
         _ => None,
@@ -266,20 +250,10 @@ pub struct TenantPatch {
 
 /// Validates locales: a non-empty subset of the supported ones, default among them.
 pub fn check_locales(locales: &[String], default: &str, errors: &mut FieldErrors) {
-    if locales.is_empty()
-        || locales
-            .iter()
-            .any(|l| !SUPPORTED_LOCALES.contains(&l.as_str()))
-    {
-        errors.insert(
-            "locales".into(),
-            format!("choose from {}", SUPPORTED_LOCALES.join(", ")),
-        );
+    if locales.is_empty() || locales.iter().any(|l| !SUPPORTED_LOCALES.contains(&l.as_str())) {
+        errors.insert("locales".into(), format!("choose from {}", SUPPORTED_LOCALES.join(", ")));
     } else if !locales.iter().any(|l| l == default) {
-        errors.insert(
-            "default_locale".into(),
-            "must be one of the tenant's locales".into(),
-        );
+        errors.insert("default_locale".into(), "must be one of the tenant's locales".into());
     }
 }
 
@@ -315,10 +289,7 @@ pub fn update(conn: &mut PgConnection, slug: &str, patch: TenantPatch) -> AppRes
     if let Some(b) = &patch.branding {
         b.validate(&mut errors);
     }
-    let locales = patch
-        .locales
-        .clone()
-        .unwrap_or_else(|| current.locales.clone());
+    let locales = patch.locales.clone().unwrap_or_else(|| current.locales.clone());
     let default_locale = patch.default_locale.clone().unwrap_or_else(|| {
         if locales.contains(&current.default_locale) {
             current.default_locale.clone()
@@ -332,21 +303,13 @@ pub fn update(conn: &mut PgConnection, slug: &str, patch: TenantPatch) -> AppRes
     }
     diesel::update(tenants::table.filter(tenants::id.eq(current.id)))
         .set((
-            tenants::name.eq(patch
-                .name
-                .as_deref()
-                .map(str::trim)
-                .unwrap_or(&current.name)),
+            tenants::name.eq(patch.name.as_deref().map(str::trim).unwrap_or(&current.name)),
             tenants::status.eq(patch.status.unwrap_or(current.status).as_str()),
             tenants::mode.eq(patch.mode.unwrap_or(current.mode).as_str()),
             tenants::plan.eq(patch.plan.unwrap_or(current.plan).as_str()),
-            tenants::features.eq(features::overrides_to_json(
-                overrides.as_ref().unwrap_or(&current.overrides),
-            )),
-            tenants::branding.eq(serde_json::to_value(
-                patch.branding.as_ref().unwrap_or(&current.branding),
-            )
-            .unwrap_or_default()),
+            tenants::features.eq(features::overrides_to_json(overrides.as_ref().unwrap_or(&current.overrides))),
+            tenants::branding
+                .eq(serde_json::to_value(patch.branding.as_ref().unwrap_or(&current.branding)).unwrap_or_default()),
             tenants::locales.eq(&locales),
             tenants::default_locale.eq(&default_locale),
             tenants::updated_at.eq(diesel::dsl::now),
@@ -355,34 +318,111 @@ pub fn update(conn: &mut PgConnection, slug: &str, patch: TenantPatch) -> AppRes
     find_by_slug(conn, slug)?.ok_or_else(|| AppError::not_found("tenant"))
 }
 
-/// Adds a custom domain; it routes once `verify_domain` marks it verified.
-pub fn add_domain(
-    conn: &mut PgConnection,
-    tenant_id: i64,
-    domain: &str,
-    verified: bool,
-) -> AppResult<()> {
-    let domain = domain.trim().to_ascii_lowercase();
+/// A custom domain of a tenant; it routes once verified.
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct Domain {
+    pub domain: String,
+    pub verified: bool,
+}
+
+pub fn list_domains(conn: &mut PgConnection, tenant_id: i64) -> AppResult<Vec<Domain>> {
+    Ok(tenant_domains::table
+        .filter(tenant_domains::tenant_id.eq(tenant_id))
+        .order(tenant_domains::domain.asc())
+        .select((tenant_domains::domain, tenant_domains::verified_at.is_not_null()))
+        .load(conn)?)
+}
+
+/// Checks a host name for use as a custom domain: not ours, not an address.
+pub fn check_domain(input: &str, base_domain: &str) -> Result<String, String> {
+    let domain = input.trim().trim_end_matches('.').to_ascii_lowercase();
     let valid = !domain.is_empty()
         && domain.len() <= 253
         && domain.split('.').count() >= 2
         && domain.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
+        })
+        && domain.parse::<std::net::IpAddr>().is_err();
     if !valid {
-        return Err(AppError::field(
-            "domain",
-            "must be a host name such as shop.example.com",
-        ));
+        return Err("must be a host name such as shop.example.com".into());
     }
+    if domain == base_domain || domain.ends_with(&format!(".{base_domain}")) {
+        return Err(format!("addresses under {base_domain} are assigned by slug"));
+    }
+    Ok(domain)
+}
+
+/// Adds a custom domain (409 if any tenant has it already).
+pub fn add_domain(
+    conn: &mut PgConnection,
+    tenant_id: i64,
+    domain: &str,
+    base_domain: &str,
+    verified: bool,
+) -> AppResult<Domain> {
+    let domain = check_domain(domain, base_domain).map_err(|e| AppError::field("domain", e))?;
     diesel::insert_into(tenant_domains::table)
         .values((
             tenant_domains::tenant_id.eq(tenant_id),
             tenant_domains::domain.eq(&domain),
             tenant_domains::verified_at.eq(verified.then(Utc::now)),
         ))
+        .execute(conn)
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict { .. } => AppError::conflict("domain_taken", format!("{domain} is already in use")),
+            other => other,
+        })?;
+    Ok(Domain { domain, verified })
+}
+
+/// Marks a domain verified (the operator checked its DNS points at the platform).
+pub fn verify_domain(conn: &mut PgConnection, tenant_id: i64, domain: &str) -> AppResult<()> {
+    let n = diesel::update(tenant_domains::table)
+        .filter(tenant_domains::tenant_id.eq(tenant_id))
+        .filter(tenant_domains::domain.eq(domain.to_ascii_lowercase()))
+        .set(tenant_domains::verified_at.eq(diesel::dsl::now))
         .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::not_found("domain"));
+    }
     Ok(())
+}
+
+pub fn remove_domain(conn: &mut PgConnection, tenant_id: i64, domain: &str) -> AppResult<()> {
+    let n = diesel::delete(tenant_domains::table)
+        .filter(tenant_domains::tenant_id.eq(tenant_id))
+        .filter(tenant_domains::domain.eq(domain.to_ascii_lowercase()))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::not_found("domain"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_domain;
+
+    #[test]
+    fn custom_domains_are_host_names_outside_the_base_domain() {
+        assert_eq!(check_domain(" Shop.Example.COM. ", "tradeport.test"), Ok("shop.example.com".into()));
+        for bad in [
+            "",
+            "localhost",
+            "127.0.0.1",
+            "a..b",
+            "-a.com",
+            "a_b.com",
+            "x.tradeport.test",
+            "tradeport.test",
+            "a b.com",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
+            assert!(check_domain(bad, "tradeport.test").is_err(), "{bad}");
+        }
+    }
 }

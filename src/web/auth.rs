@@ -36,11 +36,7 @@ pub struct Operator(pub AuthUser);
 struct Resolved(Option<AuthUser>);
 
 fn presented_token(req: &HttpRequest) -> Option<String> {
-    if let Some(h) = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-    {
+    if let Some(h) = req.headers().get("authorization").and_then(|h| h.to_str().ok()) {
         return h.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
     req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned())
@@ -60,8 +56,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
             Err(_) => None,
             Ok(claims) => {
                 let c = claims.clone();
-                match with_platform(&state.pool, move |conn| sessions::load_session(conn, &c)).await
-                {
+                match with_platform(&state.pool, move |conn| sessions::load_session(conn, &c)).await {
                     Ok(account) => Some(AuthUser { account, claims }),
                     Err(AppError::Unauthorized) => None,
                     Err(e) => return Err(e),
@@ -133,11 +128,7 @@ pub fn session_cookie(token: String, max_age_secs: i64, secure: bool) -> Cookie<
 
 /// A cookie that deletes the session cookie.
 pub fn clear_session_cookie() -> Cookie<'static> {
-    let mut c = Cookie::build(SESSION_COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .finish();
+    let mut c = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).same_site(SameSite::Lax).finish();
     c.make_removal();
     c
 }

@@ -30,10 +30,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 pub struct CsrfToken(pub String);
 
 pub fn token(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<CsrfToken>()
-        .map(|t| t.0.clone())
-        .unwrap_or_default()
+    req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default()
 }
 
 fn is_exempt(path: &str) -> bool {
@@ -48,11 +45,7 @@ fn same_origin(req: &HttpRequest) -> bool {
     let Some(host) = req.headers().get("host").and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    let source = req
-        .headers()
-        .get("origin")
-        .or_else(|| req.headers().get("referer"))
-        .and_then(|v| v.to_str().ok());
+    let source = req.headers().get("origin").or_else(|| req.headers().get("referer")).and_then(|v| v.to_str().ok());
     match source {
         None => true,
         Some("null") => false,
@@ -72,20 +65,14 @@ fn new_token() -> String {
 
 fn form_token(body: &[u8]) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-    pairs
-        .into_iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v)
+    pairs.into_iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v)
 }
 
 pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let cookie_token = req
-        .cookie(CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 64);
+    let cookie_token = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() == 64);
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method && !is_exempt(req.path()) {
         if let Err(e) = check(&mut req, cookie_token.as_deref()).await {
@@ -97,9 +84,7 @@ pub async fn protect(
         None => (new_token(), true),
     };
     req.extensions_mut().insert(CsrfToken(token.clone()));
-    let secure = req
-        .app_data::<web::Data<crate::app::AppState>>()
-        .is_some_and(|s| s.settings.is_prod());
+    let secure = req.app_data::<web::Data<crate::app::AppState>>().is_some_and(|s| s.settings.is_prod());
     let mut res = next.call(req).await?;
     if fresh {
         let cookie = Cookie::build(CSRF_COOKIE, token)
@@ -114,19 +99,13 @@ pub async fn protect(
 }
 
 async fn check(req: &mut ServiceRequest, cookie_token: Option<&str>) -> Result<(), AppError> {
-    let refused = || {
-        AppError::forbidden(
-            "the form has expired or came from another site; reload the page and try again",
-        )
-    };
+    let refused =
+        || AppError::forbidden("the form has expired or came from another site; reload the page and try again");
     if !same_origin(req.request()) {
         return Err(refused());
     }
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.starts_with("Bearer "));
+    let bearer =
+        req.headers().get("authorization").and_then(|h| h.to_str().ok()).is_some_and(|h| h.starts_with("Bearer "));
     let has_session = req.cookie(SESSION_COOKIE).is_some();
     if bearer && !has_session {
         return Ok(());
@@ -135,11 +114,7 @@ async fn check(req: &mut ServiceRequest, cookie_token: Option<&str>) -> Result<(
     if content_type == "application/json" && !has_session {
         return Ok(());
     }
-    let sent = match req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|h| h.to_str().ok())
-    {
+    let sent = match req.headers().get("x-csrf-token").and_then(|h| h.to_str().ok()) {
         Some(h) => Some(h.to_owned()),
         None if content_type == "application/x-www-form-urlencoded" => {
             let body = req
@@ -153,12 +128,12 @@ async fn check(req: &mut ServiceRequest, cookie_token: Option<&str>) -> Result<(
             req.set_payload(Payload::from(body));
             token
         }
+        // File uploads carry the token in the form's action URL.
+        None if content_type == "multipart/form-data" => form_token(req.query_string().as_bytes()),
         None => None,
     };
     match (cookie_token, sent) {
-        (Some(expected), Some(sent)) if bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) => {
-            Ok(())
-        }
+        (Some(expected), Some(sent)) if bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) => Ok(()),
         _ => Err(refused()),
     }
 }

@@ -10,11 +10,7 @@ use crate::platform::features::Feature;
 
 /// Guard for a scope or resource: matches only when the request's tenant has `feature`.
 pub fn enabled(feature: Feature) -> impl Guard {
-    guard::fn_guard(move |ctx| {
-        ctx.req_data()
-            .get::<TenantCtx>()
-            .is_some_and(|t| t.tenant.has(feature))
-    })
+    guard::fn_guard(move |ctx| ctx.req_data().get::<TenantCtx>().is_some_and(|t| t.tenant.has(feature)))
 }
 
 impl TenantCtx {
@@ -80,11 +76,7 @@ mod tests {
                     .default_service(web::to(HttpResponse::NotFound)),
             )
             .await;
-            let res = atest::call_service(
-                &app,
-                atest::TestRequest::get().uri("/preorders").to_request(),
-            )
-            .await;
+            let res = atest::call_service(&app, atest::TestRequest::get().uri("/preorders").to_request()).await;
             assert_eq!(res.status().as_u16(), expected, "preorders on = {on}");
         }
     }
@@ -93,9 +85,6 @@ mod tests {
     fn require_refuses_features_off_by_plan() {
         let t = tenant(BTreeMap::new());
         assert!(t.require(Feature::Invoices).is_ok());
-        assert!(matches!(
-            t.require(Feature::Edo),
-            Err(AppError::NotFound(_))
-        ));
+        assert!(matches!(t.require(Feature::Edo), Err(AppError::NotFound(_))));
     }
 }

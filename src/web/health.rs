@@ -28,7 +28,5 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state))
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&state))
 }

@@ -24,47 +24,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(
             web::FormConfig::default()
                 .limit(64 * 1024)
-                .error_handler(|e, _| {
-                    AppError::BadRequest(format!("the form could not be read: {e}")).into()
-                }),
+                .error_handler(|e, _| AppError::BadRequest(format!("the form could not be read: {e}")).into()),
         )
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|e, _| AppError::BadRequest(format!("invalid query: {e}")).into()),
         )
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|e, _| AppError::NotFound(format!("not found: {e}")).into()),
-        )
+        .app_data(web::PathConfig::default().error_handler(|e, _| AppError::NotFound(format!("not found: {e}")).into()))
         .configure(health::configure)
         .configure(routes::assets::configure)
         .service(web::resource("/s/{tenant}").to(routes::storefront::add_slash))
         .service(web::scope("/s/{tenant}").configure(routes::tenant_routes))
-        .service(
-            web::scope("")
-                .guard(guard::fn_guard(tenant::resolved_by_host))
-                .configure(routes::tenant_routes),
-        )
+        .service(web::scope("").guard(guard::fn_guard(tenant::resolved_by_host)).configure(routes::tenant_routes))
         .configure(routes::platform_routes)
         .default_service(web::to(not_found));
 }
 
 fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|err, _| {
-            use actix_web::error::JsonPayloadError as J;
-            match err {
-                J::OverflowKnownLength { .. } | J::Overflow { .. } => {
-                    AppError::PayloadTooLarge("the request body is too large".into()).into()
-                }
-                J::ContentType => {
-                    AppError::BadRequest("expected Content-Type: application/json".into()).into()
-                }
-                J::Deserialize(e) => AppError::BadRequest(format!("invalid JSON: {e}")).into(),
-                other => AppError::BadRequest(format!("invalid JSON body: {other}")).into(),
+    web::JsonConfig::default().limit(256 * 1024).error_handler(|err, _| {
+        use actix_web::error::JsonPayloadError as J;
+        match err {
+            J::OverflowKnownLength { .. } | J::Overflow { .. } => {
+                AppError::PayloadTooLarge("the request body is too large".into()).into()
             }
-        })
+            J::ContentType => AppError::BadRequest("expected Content-Type: application/json".into()).into(),
+            J::Deserialize(e) => AppError::BadRequest(format!("invalid JSON: {e}")).into(),
+            other => AppError::BadRequest(format!("invalid JSON body: {other}")).into(),
+        }
+    })
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse};
 use fluent_bundle::{FluentArgs, FluentValue};
-use handlebars::{
-    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
-};
+use handlebars::{Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason};
 use serde_json::{json, Value};
 
 use super::tenant::TenantCtx;
@@ -49,21 +47,13 @@ impl HelperDef for Translate {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let key = h
-            .param(0)
-            .and_then(|p| p.value().as_str())
-            .ok_or(RenderErrorReason::ParamNotFoundForIndex("t", 0))?;
-        let locale = ctx
-            .data()
-            .get("locale")
-            .and_then(Value::as_str)
-            .unwrap_or("en");
+        let key =
+            h.param(0).and_then(|p| p.value().as_str()).ok_or(RenderErrorReason::ParamNotFoundForIndex("t", 0))?;
+        let locale = ctx.data().get("locale").and_then(Value::as_str).unwrap_or("en");
         let mut args = FluentArgs::new();
         for (name, value) in h.hash() {
             match value.value() {
-                Value::Number(n) => {
-                    args.set(*name, FluentValue::from(n.as_f64().unwrap_or_default()))
-                }
+                Value::Number(n) => args.set(*name, FluentValue::from(n.as_f64().unwrap_or_default())),
                 Value::String(s) => args.set(*name, FluentValue::from(s.clone())),
                 other => args.set(*name, FluentValue::from(other.to_string())),
             }
@@ -73,11 +63,7 @@ impl HelperDef for Translate {
     }
 }
 
-pub fn build_templates(
-    dir: &Path,
-    i18n: Arc<I18n>,
-    dev: bool,
-) -> anyhow::Result<Handlebars<'static>> {
+pub fn build_templates(dir: &Path, i18n: Arc<I18n>, dev: bool) -> anyhow::Result<Handlebars<'static>> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.set_dev_mode(dev);
@@ -95,8 +81,7 @@ fn register_dir(hb: &mut Handlebars<'static>, root: &Path, dir: &Path) -> anyhow
         } else if path.extension().is_some_and(|e| e == "hbs") {
             let rel = path.strip_prefix(root)?.with_extension("");
             let name = rel.to_string_lossy().replace('\\', "/");
-            hb.register_template_file(&name, &path)
-                .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
+            hb.register_template_file(&name, &path).map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
         }
     }
     Ok(())
@@ -105,17 +90,11 @@ fn register_dir(hb: &mut Handlebars<'static>, root: &Path, dir: &Path) -> anyhow
 /// The language of this request, among the tenant's (or the platform's) languages.
 pub fn locale(req: &HttpRequest, tenant: Option<&TenantCtx>) -> String {
     let cookie = req.cookie("tp_lang");
-    let accept = req
-        .headers()
-        .get("accept-language")
-        .and_then(|h| h.to_str().ok());
+    let accept = req.headers().get("accept-language").and_then(|h| h.to_str().ok());
     match tenant {
-        Some(t) => i18n::negotiate(
-            cookie.as_ref().map(|c| c.value()),
-            accept,
-            &t.tenant.locales,
-            &t.tenant.default_locale,
-        ),
+        Some(t) => {
+            i18n::negotiate(cookie.as_ref().map(|c| c.value()), accept, &t.tenant.locales, &t.tenant.default_locale)
+        }
         None => {
             let all: Vec<String> = SUPPORTED_LOCALES.iter().map(|s| s.to_string()).collect();
             i18n::negotiate(cookie.as_ref().map(|c| c.value()), accept, &all, "ru")
@@ -125,10 +104,8 @@ pub fn locale(req: &HttpRequest, tenant: Option<&TenantCtx>) -> String {
 
 fn tenant_view(t: &TenantCtx) -> Value {
     let tenant = &t.tenant;
-    let features: serde_json::Map<String, Value> = Feature::ALL
-        .iter()
-        .map(|f| (f.as_str().to_owned(), Value::Bool(tenant.has(*f))))
-        .collect();
+    let features: serde_json::Map<String, Value> =
+        Feature::ALL.iter().map(|f| (f.as_str().to_owned(), Value::Bool(tenant.has(*f)))).collect();
     json!({
         "slug": tenant.slug,
         "name": tenant.name,
@@ -151,19 +128,14 @@ pub fn page(req: &HttpRequest, title: &str, data: Value) -> Value {
         Some(t) => t.tenant.locales.clone(),
         None => SUPPORTED_LOCALES.iter().map(|s| s.to_string()).collect(),
     };
-    let here = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let next: String = url_encode(here);
     let languages: Vec<Value> = langs
         .iter()
         .map(|l| json!({"code": l, "active": *l == locale, "href": format!("{base}/lang/{l}?next={next}")}))
         .collect();
-    let user = super::auth::cached_user(req).map(|u| {
-        json!({"name": u.account.name, "email": u.account.email, "is_operator": u.account.is_operator})
-    });
+    let user = super::auth::cached_user(req)
+        .map(|u| json!({"name": u.account.name, "email": u.account.email, "is_operator": u.account.is_operator}));
     json!({
         "locale": locale,
         "languages": languages,
@@ -180,9 +152,7 @@ pub fn page(req: &HttpRequest, title: &str, data: Value) -> Value {
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -194,9 +164,7 @@ pub fn render(state: &AppState, template: &str, ctx: &Value) -> AppResult<HttpRe
         .templates
         .render(template, ctx)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template {template}: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }
 
 /// Translates a message for the request's locale (for titles and flash messages).

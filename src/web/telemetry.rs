@@ -10,17 +10,10 @@ pub struct RootSpan;
 
 impl RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        tracing_actix_web::root_span!(
-            request,
-            tenant = tracing::field::Empty,
-            user_id = tracing::field::Empty
-        )
+        tracing_actix_web::root_span!(request, tenant = tracing::field::Empty, user_id = tracing::field::Empty)
     }
 
-    fn on_request_end<B: MessageBody>(
-        span: Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
-    ) {
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
@@ -34,8 +27,5 @@ pub fn record(req: &impl HttpMessage, field: &str, value: &str) {
 
 /// The request id tracing-actix-web assigned, as a string.
 pub fn request_id(req: &impl HttpMessage) -> String {
-    req.extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string())
-        .unwrap_or_default()
+    req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()).unwrap_or_default()
 }

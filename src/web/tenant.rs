@@ -45,12 +45,7 @@ impl FromRequest for TenantCtx {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            req.extensions()
-                .get::<TenantCtx>()
-                .cloned()
-                .ok_or_else(|| AppError::not_found("store")),
-        )
+        ready(req.extensions().get::<TenantCtx>().cloned().ok_or_else(|| AppError::not_found("store")))
     }
 }
 
@@ -66,18 +61,12 @@ pub struct TenantCache {
 
 impl TenantCache {
     pub fn new(ttl: Duration) -> Self {
-        TenantCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
+        TenantCache { ttl, entries: Mutex::new(HashMap::new()) }
     }
 
     fn get(&self, key: &str) -> Option<Option<Arc<Tenant>>> {
         let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, t)| t.clone())
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, t)| t.clone())
     }
 
     fn put(&self, key: String, value: Option<Arc<Tenant>>) {
@@ -101,20 +90,12 @@ pub fn request_host(req: &HttpRequest) -> Option<String> {
     let host = req.headers().get("host")?.to_str().ok()?;
     let host = host
         .rsplit_once(':')
-        .map(|(h, p)| {
-            if p.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        })
+        .map(|(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host })
         .unwrap_or(host);
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let sane = !host.is_empty()
         && host.len() <= 253
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     sane.then_some(host)
 }
 
@@ -132,10 +113,7 @@ fn lookup_for(req: &HttpRequest, base_domain: &str) -> Option<(Lookup, Via, Stri
     if host == base_domain || host.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
-    if let Some(label) = host
-        .strip_suffix(base_domain)
-        .and_then(|h| h.strip_suffix('.'))
-    {
+    if let Some(label) = host.strip_suffix(base_domain).and_then(|h| h.strip_suffix('.')) {
         if label.contains('.') || label == "www" {
             return None;
         }
@@ -168,17 +146,10 @@ pub async fn resolve(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
-    let Some((lookup, via, base)) = lookup_for(req.request(), &state.settings.server.base_domain)
-    else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+    let Some((lookup, via, base)) = lookup_for(req.request(), &state.settings.server.base_domain) else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
     let is_domain = matches!(lookup, Lookup::Domain(_));
     let outcome = match find(&state, lookup).await {
@@ -193,21 +164,14 @@ pub async fn resolve(
         Ok(Some(tenant)) => {
             super::telemetry::record(&req, "tenant", &tenant.slug);
             req.extensions_mut().insert(TenantCtx { tenant, via, base });
-            next.call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body)
+            next.call(req).await.map(ServiceResponse::map_into_left_body)
         }
-        Ok(None) => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
+        Ok(None) => next.call(req).await.map(ServiceResponse::map_into_left_body),
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
     }
 }
 
 /// Guard for the root-mounted tenant routes: the host resolved to a tenant.
 pub fn resolved_by_host(ctx: &GuardContext<'_>) -> bool {
-    ctx.req_data()
-        .get::<TenantCtx>()
-        .is_some_and(|t| t.via == Via::Host)
+    ctx.req_data().get::<TenantCtx>().is_some_and(|t| t.via == Via::Host)
 }

@@ -14,10 +14,7 @@ fn tradeport(args: &[&str], database: &str) -> Output {
 }
 
 fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
@@ -28,11 +25,7 @@ fn a_missing_postgresql_is_one_clear_sentence() {
         assert!(!out.status.success(), "{cmd:?}");
         let lines: Vec<&str> = err.lines().filter(|l| !l.contains("WARN")).collect();
         assert_eq!(lines.len(), 1, "{cmd:?}: {err}");
-        assert!(
-            lines[0].starts_with("tradeport: PostgreSQL does not answer at 127.0.0.1:1"),
-            "{}",
-            lines[0]
-        );
+        assert!(lines[0].starts_with("tradeport: PostgreSQL does not answer at 127.0.0.1:1"), "{}", lines[0]);
         assert!(!err.contains("panicked"));
     }
 }
@@ -64,24 +57,9 @@ fn tenants_are_created_listed_suspended_and_resumed_from_the_command_line() {
     );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(
-        stdout.contains(&format!("tenant {slug} created")) && stdout.contains("closed portal"),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("tenant {slug} created")) && stdout.contains("closed portal"), "{stdout}");
 
-    let out = tradeport(
-        &[
-            "tenant",
-            "create",
-            "--slug",
-            &slug,
-            "--name",
-            "Again",
-            "--admin-email",
-            &email,
-        ],
-        &db,
-    );
+    let out = tradeport(&["tenant", "create", "--slug", &slug, "--name", "Again", "--admin-email", &email], &db);
     let (_, stderr) = text(&out);
     assert!(!out.status.success());
     assert!(stderr.contains("already exists"), "{stderr}");
@@ -105,26 +83,13 @@ fn tenants_are_created_listed_suspended_and_resumed_from_the_command_line() {
     assert!(text(&out).1.contains("reserved"));
 
     let (list, _) = text(&tradeport(&["tenant", "list"], &db));
-    let row = list
-        .lines()
-        .find(|l| l.starts_with(&slug))
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        row.contains("active") && row.contains("closed") && row.contains("en,ru"),
-        "{row}"
-    );
+    let row = list.lines().find(|l| l.starts_with(&slug)).unwrap_or_default().to_owned();
+    assert!(row.contains("active") && row.contains("closed") && row.contains("en,ru"), "{row}");
 
-    assert!(tradeport(&["tenant", "suspend", &slug], &db)
-        .status
-        .success());
+    assert!(tradeport(&["tenant", "suspend", &slug], &db).status.success());
     let (list, _) = text(&tradeport(&["tenant", "list"], &db));
-    assert!(list
-        .lines()
-        .any(|l| l.starts_with(&slug) && l.contains("suspended")));
-    assert!(tradeport(&["tenant", "resume", &slug], &db)
-        .status
-        .success());
+    assert!(list.lines().any(|l| l.starts_with(&slug) && l.contains("suspended")));
+    assert!(tradeport(&["tenant", "resume", &slug], &db).status.success());
     let out = tradeport(&["tenant", "suspend", "zt-no-such-tenant"], &db);
     assert!(!out.status.success());
     assert!(text(&out).1.contains("not found"));
@@ -135,36 +100,10 @@ fn operators_are_created_from_the_command_line() {
     let db = database_url();
     prepare_database(&db);
     let email = format!("{}@ops.test", unique("op"));
-    let out = tradeport(
-        &[
-            "operator",
-            "create",
-            "--email",
-            &email,
-            "--password",
-            TEST_PASSWORD,
-        ],
-        &db,
-    );
+    let out = tradeport(&["operator", "create", "--email", &email, "--password", TEST_PASSWORD], &db);
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(text(&out).0.contains("created"));
-    let out = tradeport(
-        &[
-            "operator",
-            "create",
-            "--email",
-            &email,
-            "--password",
-            "short",
-        ],
-        &db,
-    );
+    let out = tradeport(&["operator", "create", "--email", &email, "--password", "short"], &db);
     assert!(!out.status.success());
-    assert!(
-        text(&out)
-            .1
-            .contains("password must be at least 8 characters"),
-        "{:?}",
-        text(&out)
-    );
+    assert!(text(&out).1.contains("password must be at least 8 characters"), "{:?}", text(&out));
 }

@@ -13,24 +13,15 @@ async fn health_readiness_and_metrics_answer() {
     app.get(&format!("/s/{}/", t.slug), None).await;
     let m = app.get("/metrics", None).await;
     assert_eq!(m.status, 200);
-    assert!(
-        m.body
-            .contains("http_requests_total{method=\"GET\",route=\"/s/{tenant}/\",status=\"200\"}"),
-        "{}",
-        m.body
-    );
+    assert!(m.body.contains("http_requests_total{method=\"GET\",route=\"/s/{tenant}/\",status=\"200\"}"), "{}", m.body);
     assert!(m.body.contains("http_request_duration_seconds_bucket"));
-    assert!(
-        !m.body.contains(&t.slug),
-        "tenant slugs must not become metric labels"
-    );
+    assert!(!m.body.contains(&t.slug), "tenant slugs must not become metric labels");
 }
 
 #[actix_web::test]
 async fn readiness_fails_when_the_database_is_unreachable() {
     let app = TestApp::spawn_with(|s| {
-        s.database.url =
-            secrecy::SecretString::from("postgres://postgres@127.0.0.1:1/nothing".to_owned());
+        s.database.url = secrecy::SecretString::from("postgres://postgres@127.0.0.1:1/nothing".to_owned());
         s.database.connection_timeout_secs = 1;
     })
     .await;
@@ -43,31 +34,18 @@ async fn readiness_fails_when_the_database_is_unreachable() {
     assert!(r.body.contains("<html"), "an HTML error page for browsers");
     let r = app.get("/api/v1/platform/tenants", Some("x")).await;
     assert!(r.status == 401 || r.status == 503);
-    assert_eq!(
-        app.get("/healthz", None).await.status,
-        200,
-        "the process itself is up"
-    );
+    assert_eq!(app.get("/healthz", None).await.status, 200, "the process itself is up");
 }
 
 #[actix_web::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = TestApp::spawn().await;
     let r = app.get("/", None).await;
-    assert_eq!(
-        r.header("x-content-type-options").as_deref(),
-        Some("nosniff")
-    );
+    assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
     assert_eq!(r.header("x-frame-options").as_deref(), Some("DENY"));
-    assert!(r
-        .header("content-security-policy")
-        .is_some_and(|c| c.contains("frame-ancestors 'none'")));
+    assert!(r.header("content-security-policy").is_some_and(|c| c.contains("frame-ancestors 'none'")));
     let r = app.get("/definitely/not/here", None).await;
     assert_eq!(r.status, 404);
     let id = r.header("x-request-id").expect("request id header");
-    assert!(
-        r.body.contains(&format!("<code>{id}</code>")),
-        "the 404 page shows the request id: {}",
-        r.body
-    );
+    assert!(r.body.contains(&format!("<code>{id}</code>")), "the 404 page shows the request id: {}", r.body);
 }

@@ -95,26 +95,18 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 
     /// The value of a cookie set by this response.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all("set-cookie")
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| {
-                c.strip_prefix(&format!("{name}="))
-                    .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
-            })
+        self.headers.get_all("set-cookie").filter_map(|v| v.to_str().ok()).find_map(|c| {
+            c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
     }
 
     pub fn set_cookie_line(&self, name: &str) -> Option<String> {
@@ -126,10 +118,7 @@ impl Resp {
     }
 
     pub fn error_code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
     }
 }
 
@@ -182,21 +171,13 @@ impl TestApp {
                 &mut conn,
                 &req,
                 None,
-                &OnboardContext {
-                    platform_url: "http://localhost:8080",
-                    actor_account_id: None,
-                    fail_at: None,
-                },
+                &OnboardContext { platform_url: "http://localhost:8080", actor_account_id: None, fail_at: None },
             )
         })
         .await
         .expect("block")
         .expect("onboard");
-        TestTenant {
-            slug: tenant.slug.clone(),
-            tenant,
-            admin_email,
-        }
+        TestTenant { slug: tenant.slug.clone(), tenant, admin_email }
     }
 
     /// A new operator account; returns its Bearer token.
@@ -206,13 +187,7 @@ impl TestApp {
         let e = email.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().expect("conn");
-            tradeport::cli::operator::ensure_operator(
-                &mut conn,
-                &e,
-                TEST_PASSWORD,
-                "Test operator",
-            )
-            .expect("operator");
+            tradeport::cli::operator::ensure_operator(&mut conn, &e, TEST_PASSWORD, "Test operator").expect("operator");
         })
         .await
         .expect("block");
@@ -222,7 +197,13 @@ impl TestApp {
     /// A new ordinary account (registered through the API); returns (email, token).
     pub async fn user_token(&self) -> (String, String) {
         let email = format!("{}@users.test", unique("u"));
-        let r = self.post_json("/api/v1/auth/register", &serde_json::json!({"email": email, "password": TEST_PASSWORD, "name": "Test user"}), None).await;
+        let r = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": TEST_PASSWORD, "name": "Test user"}),
+                None,
+            )
+            .await;
         assert_eq!(r.status, 201, "register: {}", r.body);
         let token = self.login(&email, TEST_PASSWORD).await;
         (email, token)
@@ -230,11 +211,7 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self
-            .post_json(
-                "/api/v1/auth/login",
-                &serde_json::json!({"email": email, "password": password}),
-                None,
-            )
+            .post_json("/api/v1/auth/login", &serde_json::json!({"email": email, "password": password}), None)
             .await;
         assert_eq!(r.status, 200, "login: {}", r.body);
         r.json()["access_token"].as_str().expect("token").to_owned()
@@ -254,9 +231,18 @@ impl TestApp {
         }
     }
 
+    pub async fn send_bytes(&self, req: awc::ClientRequest, body: Vec<u8>) -> Resp {
+        let mut res = req.send_body(body).await.expect("request sent");
+        let bytes = res.body().limit(8 * 1024 * 1024).await.expect("body");
+        Resp {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     pub fn request(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
-        self.client
-            .request(method, format!("{}{}", self.address, path))
+        self.client.request(method, format!("{}{}", self.address, path))
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -269,32 +255,20 @@ impl TestApp {
 
     /// GET with an explicit Host header (storefronts by host).
     pub async fn get_host(&self, host: &str, path: &str) -> Resp {
-        let req = self
-            .request(awc::http::Method::GET, path)
-            .insert_header(("Host", host.to_owned()));
+        let req = self.request(awc::http::Method::GET, path).insert_header(("Host", host.to_owned()));
         self.send(req, None).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Resp {
-        self.json_request(awc::http::Method::POST, path, body, token)
-            .await
+        self.json_request(awc::http::Method::POST, path, body, token).await
     }
 
     pub async fn patch_json(&self, path: &str, body: &Value, token: Option<&str>) -> Resp {
-        self.json_request(awc::http::Method::PATCH, path, body, token)
-            .await
+        self.json_request(awc::http::Method::PATCH, path, body, token).await
     }
 
-    pub async fn json_request(
-        &self,
-        method: awc::http::Method,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-    ) -> Resp {
-        let mut req = self
-            .request(method, path)
-            .insert_header(("Content-Type", "application/json"));
+    pub async fn json_request(&self, method: awc::http::Method, path: &str, body: &Value, token: Option<&str>) -> Resp {
+        let mut req = self.request(method, path).insert_header(("Content-Type", "application/json"));
         if let Some(t) = token {
             req = req.insert_header(("Authorization", format!("Bearer {t}")));
         }
@@ -324,13 +298,8 @@ impl TestApp {
         let e = email.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().expect("conn");
-            tradeport::cli::operator::ensure_operator(
-                &mut conn,
-                &e,
-                TEST_PASSWORD,
-                "Console operator",
-            )
-            .expect("operator");
+            tradeport::cli::operator::ensure_operator(&mut conn, &e, TEST_PASSWORD, "Console operator")
+                .expect("operator");
         })
         .await
         .expect("block");
@@ -340,11 +309,7 @@ impl TestApp {
             .post_form(
                 "/platform/login",
                 &cookies,
-                &[
-                    ("csrf_token", &csrf),
-                    ("email", &email),
-                    ("password", TEST_PASSWORD),
-                ],
+                &[("csrf_token", &csrf), ("email", &email), ("password", TEST_PASSWORD)],
             )
             .await;
         assert_eq!(r.status, 303, "console login: {}", r.body);
@@ -353,10 +318,7 @@ impl TestApp {
     }
 
     /// Runs blocking database code against the test database.
-    pub async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut PgConnection) -> T + Send + 'static,
-    ) -> T {
+    pub async fn db<T: Send + 'static>(&self, f: impl FnOnce(&mut PgConnection) -> T + Send + 'static) -> T {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().expect("conn");
@@ -369,9 +331,5 @@ impl TestApp {
 
 /// The `csrf_token` cookie value inside a cookie header built by the helpers.
 pub fn csrf_of(cookies: &str) -> String {
-    cookies
-        .split("; ")
-        .find_map(|c| c.strip_prefix("tp_csrf="))
-        .unwrap_or_default()
-        .to_owned()
+    cookies.split("; ").find_map(|c| c.strip_prefix("tp_csrf=")).unwrap_or_default().to_owned()
 }

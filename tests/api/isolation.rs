@@ -32,11 +32,7 @@ fn write_marker(conn: &mut PgConnection, schema: &TenantSchema, value: &str) {
 }
 
 fn read_marker(c: &mut PgConnection) -> Result<String, AppError> {
-    Ok(
-        diesel::sql_query("SELECT value #>> '{}' AS v FROM settings WHERE key = 'marker'")
-            .get_result::<Marker>(c)?
-            .v,
-    )
+    Ok(diesel::sql_query("SELECT value #>> '{}' AS v FROM settings WHERE key = 'marker'").get_result::<Marker>(c)?.v)
 }
 
 fn session_state(c: &mut PgConnection) -> Session {
@@ -56,12 +52,8 @@ async fn the_same_keys_in_two_tenants_stay_separate() {
         write_marker(c, &sb, "beta-secret");
     })
     .await;
-    let ra = with_tenant(&app.pool, &a.tenant.schema, read_marker)
-        .await
-        .expect("a");
-    let rb = with_tenant(&app.pool, &b.tenant.schema, read_marker)
-        .await
-        .expect("b");
+    let ra = with_tenant(&app.pool, &a.tenant.schema, read_marker).await.expect("a");
+    let rb = with_tenant(&app.pool, &b.tenant.schema, read_marker).await.expect("b");
     assert_eq!((ra.as_str(), rb.as_str()), ("alpha-secret", "beta-secret"));
 }
 
@@ -85,11 +77,7 @@ async fn a_pooled_connection_never_carries_a_tenant_across_1000_alternating_uses
     let mut foreign = 0;
     let mut failures = 0;
     for i in 0..1000 {
-        let (schema, expect) = if i % 2 == 0 {
-            (&a.tenant.schema, "A")
-        } else {
-            (&b.tenant.schema, "B")
-        };
+        let (schema, expect) = if i % 2 == 0 { (&a.tenant.schema, "A") } else { (&b.tenant.schema, "B") };
         let mode = i % 5;
         let result = with_tenant(&pool, schema, move |c| {
             let seen = read_marker(c)?;
@@ -113,9 +101,7 @@ async fn a_pooled_connection_never_carries_a_tenant_across_1000_alternating_uses
             Err(_) => failures += 1,
         }
         // Whatever happened, the next checkout starts at the fail-closed default.
-        let state = with_platform(&pool, |c| Ok(session_state(c)))
-            .await
-            .expect("check");
+        let state = with_platform(&pool, |c| Ok(session_state(c))).await.expect("check");
         if state.search_path != "public" || !state.tenant.is_empty() {
             carried += 1;
         }
@@ -154,19 +140,13 @@ async fn queries_without_a_tenant_fail_closed() {
         let r = with_platform(&app.pool, move |c| Ok(diesel::sql_query(sql).execute(c)?)).await;
         match r {
             Err(e) => {
-                assert!(
-                    format!("{e:?}").contains("does not exist"),
-                    "{table}: {e:?}"
-                );
+                assert!(format!("{e:?}").contains("does not exist"), "{table}: {e:?}");
                 failed_closed += 1;
             }
             Ok(_) => panic!("table {table} is readable without a tenant"),
         }
     }
-    println!(
-        "{{\"scenario\":\"T3\",\"tried\":{},\"failed_closed\":{failed_closed}}}",
-        tables.len()
-    );
+    println!("{{\"scenario\":\"T3\",\"tried\":{},\"failed_closed\":{failed_closed}}}", tables.len());
 }
 
 #[actix_web::test]
@@ -177,11 +157,7 @@ async fn alternating_storefront_requests_on_one_connection_show_the_right_store(
     for i in 0..200 {
         let t = if i % 2 == 0 { &a } else { &b };
         let other = if i % 2 == 0 { &b } else { &a };
-        let path = if i % 3 == 0 {
-            format!("/s/{}/logo", t.slug)
-        } else {
-            format!("/s/{}/", t.slug)
-        };
+        let path = if i % 3 == 0 { format!("/s/{}/logo", t.slug) } else { format!("/s/{}/", t.slug) };
         let r = app.get(&path, None).await;
         if path.ends_with("logo") {
             assert_eq!(r.status, 404, "no logo uploaded");
@@ -208,8 +184,7 @@ fn only_the_tenant_door_sets_search_path() {
             let allowed = path.ends_with("db/tenant.rs") || path.ends_with("db/mod.rs");
             for (n, line) in text.lines().enumerate() {
                 let l = line.to_lowercase();
-                let sets_path =
-                    l.contains("set_config('search_path'") || l.contains("set search_path");
+                let sets_path = l.contains("set_config('search_path'") || l.contains("set search_path");
                 let session_set = l.contains("\"set ") && !l.contains("set local");
                 if (sets_path && !allowed) || session_set {
                     offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
@@ -217,9 +192,5 @@ fn only_the_tenant_door_sets_search_path() {
             }
         }
     }
-    assert!(
-        offenders.is_empty(),
-        "search_path/SET outside the tenant door:\n{}",
-        offenders.join("\n")
-    );
+    assert!(offenders.is_empty(), "search_path/SET outside the tenant door:\n{}", offenders.join("\n"));
 }

@@ -24,10 +24,7 @@ impl OwnDatabase {
 impl Drop for OwnDatabase {
     fn drop(&mut self) {
         if let Ok(mut c) = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres") {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
         }
     }
 }
@@ -52,47 +49,30 @@ async fn migrate_is_idempotent_over_fifty_tenants_and_reports_each() {
                 &mut conn,
                 &req,
                 None,
-                &OnboardContext {
-                    platform_url: "http://x",
-                    actor_account_id: None,
-                    fail_at: None,
-                },
+                &OnboardContext { platform_url: "http://x", actor_account_id: None, fail_at: None },
             )
             .expect("onboard");
         }
         // Five schemas lose their migration record and tables, as if made before migrations.
         for slug in &slugs[..5] {
-            conn.batch_execute(&format!("DROP TABLE \"tenant_{slug}\".tenant_migrations, \"tenant_{slug}\".staff, \"tenant_{slug}\".settings")).expect("drop");
+            conn.batch_execute(&format!(
+                "DROP TABLE \"tenant_{slug}\".tenant_migrations, \"tenant_{slug}\".staff, \"tenant_{slug}\".settings"
+            ))
+            .expect("drop");
         }
     }
     let lines = std::sync::Mutex::new(Vec::new());
-    let first = migrate::migrate_all_tenants(&pool, 4, &|l| {
-        lines.lock().expect("lines").push(l.to_owned())
-    })
-    .expect("migrate");
+    let first =
+        migrate::migrate_all_tenants(&pool, 4, &|l| lines.lock().expect("lines").push(l.to_owned())).expect("migrate");
     assert_eq!(first.len(), 50);
-    assert_eq!(
-        lines.lock().expect("lines").len(),
-        50,
-        "one line per tenant"
-    );
+    assert_eq!(lines.lock().expect("lines").len(), 50, "one line per tenant");
     assert!(first.iter().all(|r| r.result.is_ok()), "{first:?}");
     let applied: usize = first.iter().filter_map(|r| r.result.as_ref().ok()).sum();
-    assert_eq!(
-        applied,
-        5 * migrate::TENANT.len(),
-        "only the five bare schemas needed work"
-    );
+    assert_eq!(applied, 5 * migrate::TENANT.len(), "only the five bare schemas needed work");
     let second = migrate::migrate_all_tenants(&pool, 4, &|_| {}).expect("migrate again");
-    assert!(
-        second.iter().all(|r| matches!(r.result, Ok(0))),
-        "second run applies nothing: {second:?}"
-    );
+    assert!(second.iter().all(|r| matches!(r.result, Ok(0))), "second run applies nothing: {second:?}");
     let line = lines.lock().expect("lines")[0].clone();
-    assert!(
-        line.starts_with('[') && line.contains("/50] tenant_zt") && line.contains("applied"),
-        "{line}"
-    );
+    assert!(line.starts_with('[') && line.contains("/50] tenant_zt") && line.contains("applied"), "{line}");
 }
 
 #[test]
@@ -117,28 +97,12 @@ fn the_migrate_command_reports_per_tenant_and_fails_when_one_tenant_fails() {
         admin_password: Some(TEST_PASSWORD.into()),
         ..Default::default()
     };
-    onboard(
-        &mut conn,
-        &req,
-        None,
-        &OnboardContext {
-            platform_url: "http://x",
-            actor_account_id: None,
-            fail_at: None,
-        },
-    )
-    .expect("onboard");
+    onboard(&mut conn, &req, None, &OnboardContext { platform_url: "http://x", actor_account_id: None, fail_at: None })
+        .expect("onboard");
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains(&format!("tenant_{}: 0 applied", good.replace('-', "_"))),
-        "{stdout}"
-    );
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("tenant_{}: 0 applied", good.replace('-', "_"))), "{stdout}");
 
     // A tenant whose schema has a conflicting table cannot be migrated: the command says
     // which one, migrates the rest, and exits non-zero.
@@ -151,15 +115,10 @@ fn the_migrate_command_reports_per_tenant_and_fails_when_one_tenant_fails() {
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
-    assert!(
-        stdout.contains(&format!("tenant_{bad}: FAILED")),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("tenant_{bad}: FAILED")), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 tenant(s) failed"));
     // The failed tenant's transaction left its schema as it was.
-    assert!(conn
-        .batch_execute(&format!("SELECT x FROM \"tenant_{bad}\".staff"))
-        .is_ok());
+    assert!(conn.batch_execute(&format!("SELECT x FROM \"tenant_{bad}\".staff")).is_ok());
     drop(s);
 }
 
@@ -167,12 +126,10 @@ fn the_migrate_command_reports_per_tenant_and_fails_when_one_tenant_fails() {
 fn every_down_migration_reverses_its_up() {
     let db = OwnDatabase::new();
     let mut conn = PgConnection::establish(&db.url).expect("conn");
-    conn.batch_execute("CREATE SCHEMA tenant_downcheck")
-        .expect("schema");
+    conn.batch_execute("CREATE SCHEMA tenant_downcheck").expect("schema");
     for m in migrate::TENANT {
         conn.transaction::<_, diesel::result::Error, _>(|c| {
-            diesel::sql_query("SELECT set_config('search_path', 'tenant_downcheck, public', true)")
-                .execute(c)?;
+            diesel::sql_query("SELECT set_config('search_path', 'tenant_downcheck, public', true)").execute(c)?;
             c.batch_execute(m.up)?;
             c.batch_execute(m.down)?;
             Ok(())
@@ -190,11 +147,9 @@ fn every_down_migration_reverses_its_up() {
     assert_eq!(left.n, 0, "tables left after down");
     // Platform: down then up again on the fresh database.
     for m in migrate::PLATFORM.iter().rev() {
-        conn.batch_execute(m.down)
-            .unwrap_or_else(|e| panic!("{} down: {e}", m.version));
+        conn.batch_execute(m.down).unwrap_or_else(|e| panic!("{} down: {e}", m.version));
     }
     for m in migrate::PLATFORM {
-        conn.batch_execute(m.up)
-            .unwrap_or_else(|e| panic!("{} up after down: {e}", m.version));
+        conn.batch_execute(m.up).unwrap_or_else(|e| panic!("{} up after down: {e}", m.version));
     }
 }

@@ -11,11 +11,7 @@ struct Count {
 }
 
 fn count(conn: &mut PgConnection, sql: &str, bind: &str) -> i64 {
-    diesel::sql_query(sql)
-        .bind::<Text, _>(bind)
-        .get_result::<Count>(conn)
-        .map(|c| c.n)
-        .expect("count")
+    diesel::sql_query(sql).bind::<Text, _>(bind).get_result::<Count>(conn).map(|c| c.n).expect("count")
 }
 
 #[actix_web::test]
@@ -38,43 +34,19 @@ async fn a_failure_midway_through_onboarding_leaves_nothing_behind() {
                     conn,
                     &req,
                     None,
-                    &OnboardContext {
-                        platform_url: "http://x",
-                        actor_account_id: None,
-                        fail_at: Some(fail),
-                    },
+                    &OnboardContext { platform_url: "http://x", actor_account_id: None, fail_at: Some(fail) },
                 );
                 assert!(result.is_err(), "the injected failure surfaces");
                 let schema = format!("tenant_{}", s);
                 [
-                    count(
-                        conn,
-                        "SELECT count(*) AS n FROM public.tenants WHERE slug = $1",
-                        &s,
-                    ),
-                    count(
-                        conn,
-                        "SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1",
-                        &schema,
-                    ),
-                    count(
-                        conn,
-                        "SELECT count(*) AS n FROM public.accounts WHERE email = $1",
-                        &e,
-                    ),
-                    count(
-                        conn,
-                        "SELECT count(*) AS n FROM public.mail_outbox WHERE to_email = $1",
-                        &e,
-                    ),
+                    count(conn, "SELECT count(*) AS n FROM public.tenants WHERE slug = $1", &s),
+                    count(conn, "SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1", &schema),
+                    count(conn, "SELECT count(*) AS n FROM public.accounts WHERE email = $1", &e),
+                    count(conn, "SELECT count(*) AS n FROM public.mail_outbox WHERE to_email = $1", &e),
                 ]
             })
             .await;
-        assert_eq!(
-            leftovers,
-            [0, 0, 0, 0],
-            "after {fail:?}: tenant row, schema, account, mail"
-        );
+        assert_eq!(leftovers, [0, 0, 0, 0], "after {fail:?}: tenant row, schema, account, mail");
         // The same slug onboards cleanly afterwards.
         let t = app.new_tenant_with(|r| r.slug = slug.clone()).await;
         assert_eq!(t.slug, slug);
@@ -101,9 +73,7 @@ async fn an_existing_account_becomes_admin_without_its_password_changing() {
                 role: String,
             }
             tradeport::db::in_tenant(conn, &schema, |c| {
-                Ok(diesel::sql_query("SELECT role FROM staff")
-                    .get_result::<Role>(c)?
-                    .role)
+                Ok(diesel::sql_query("SELECT role FROM staff").get_result::<Role>(c)?.role)
             })
             .expect("staff row")
         })
@@ -125,11 +95,7 @@ async fn a_manifest_onboards_with_branding_logo_flags_and_settings() {
                 conn,
                 &req,
                 logo,
-                &OnboardContext {
-                    platform_url: "http://x",
-                    actor_account_id: None,
-                    fail_at: None,
-                },
+                &OnboardContext { platform_url: "http://x", actor_account_id: None, fail_at: None },
             )
         })
         .await
@@ -139,15 +105,8 @@ async fn a_manifest_onboards_with_branding_logo_flags_and_settings() {
     assert_eq!(tenant.default_locale, "ru");
     let logo = app.get(&format!("/s/{slug}/logo"), None).await;
     assert_eq!(logo.status, 200);
-    assert_eq!(
-        logo.header("content-type").as_deref(),
-        Some("image/svg+xml")
-    );
-    assert!(
-        logo.header("content-security-policy")
-            .is_some_and(|c| c.contains("sandbox")),
-        "SVG can never run script"
-    );
+    assert_eq!(logo.header("content-type").as_deref(), Some("image/svg+xml"));
+    assert!(logo.header("content-security-policy").is_some_and(|c| c.contains("sandbox")), "SVG can never run script");
     let page = app.get(&format!("/s/{slug}/"), None).await;
     assert!(page.body.contains("Производитель ПВХ-окон"));
     let schema = tenant.schema.clone();
@@ -159,11 +118,9 @@ async fn a_manifest_onboards_with_branding_logo_flags_and_settings() {
                 v: String,
             }
             tradeport::db::in_tenant(conn, &schema, |c| {
-                Ok(diesel::sql_query(
-                    "SELECT value #>> '{}' AS v FROM settings WHERE key = 'legal.inn'",
-                )
-                .get_result::<V>(c)?
-                .v)
+                Ok(diesel::sql_query("SELECT value #>> '{}' AS v FROM settings WHERE key = 'legal.inn'")
+                    .get_result::<V>(c)?
+                    .v)
             })
             .expect("setting")
         })

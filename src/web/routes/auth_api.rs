@@ -37,12 +37,7 @@ async fn register(
     let account = with_platform(&state.pool, move |conn| {
         accounts::create(
             conn,
-            NewAccount {
-                email: &body.email,
-                name: &body.name,
-                password: Some(&body.password),
-                is_operator: false,
-            },
+            NewAccount { email: &body.email, name: &body.name, password: Some(&body.password), is_operator: false },
         )
     })
     .await?;
@@ -57,37 +52,23 @@ pub struct LoginBody {
 }
 
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 /// Checks credentials under the login rate limits (per e-mail and per client address).
-pub async fn check_login(
-    state: &AppState,
-    req: &HttpRequest,
-    email: &str,
-    password: &str,
-) -> AppResult<Account> {
+pub async fn check_login(state: &AppState, req: &HttpRequest, email: &str, password: &str) -> AppResult<Account> {
     let email_key = format!("login:email:{}", email.trim().to_lowercase());
     let ip_key = format!("login:ip:{}", client_ip(req));
     state.login_limiter.check(&[&email_key, &ip_key])?;
     let (email, password) = (email.to_owned(), password.to_owned());
-    let result = with_platform(&state.pool, move |conn| {
-        accounts::authenticate(conn, &email, &password)
-    })
-    .await;
+    let result = with_platform(&state.pool, move |conn| accounts::authenticate(conn, &email, &password)).await;
     if matches!(result, Err(AppError::Unauthorized)) {
         state.login_limiter.record(&[&email_key, &ip_key]);
     }
     result
 }
 
-async fn login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Json<LoginBody>,
-) -> AppResult<HttpResponse> {
+async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginBody>) -> AppResult<HttpResponse> {
     let account = match check_login(&state, &req, &body.email, &body.password).await {
         Ok(a) => a,
         Err(AppError::Unauthorized) => {
@@ -107,7 +88,5 @@ async fn login(
 async fn logout(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
     let claims = user.claims.clone();
     with_platform(&state.pool, move |conn| sessions::revoke(conn, &claims)).await?;
-    Ok(HttpResponse::NoContent()
-        .cookie(clear_session_cookie())
-        .finish())
+    Ok(HttpResponse::NoContent().cookie(clear_session_cookie()).finish())
 }

@@ -10,11 +10,7 @@ use crate::platform::tenants;
 use crate::web::auth::MaybeUser;
 use crate::web::render::{page, render, tr};
 
-pub async fn landing(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    _user: MaybeUser,
-) -> AppResult<HttpResponse> {
+pub async fn landing(state: web::Data<AppState>, req: HttpRequest, _user: MaybeUser) -> AppResult<HttpResponse> {
     let list = with_platform(&state.pool, tenants::list_marketplace).await?;
     let suppliers: Vec<_> = list
         .iter()
@@ -29,10 +25,6 @@ pub async fn landing(
             })
         })
         .collect();
-    let ctx = page(
-        &req,
-        &tr(&state, &req, "landing-title"),
-        json!({"suppliers": suppliers}),
-    );
+    let ctx = page(&req, &tr(&state, &req, "landing-title"), json!({"suppliers": suppliers}));
     render(&state, "landing", &ctx)
 }

@@ -32,12 +32,7 @@ pub fn platform_routes(cfg: &mut web::ServiceConfig) {
 /// A relative, same-site path to return to after an action; anything else becomes `fallback`.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.contains("://") =>
-        {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => {
             n.to_owned()
         }
         _ => fallback.to_owned(),
@@ -51,12 +46,7 @@ mod tests {
     #[test]
     fn next_links_stay_on_site() {
         assert_eq!(safe_next(Some("/s/acme/"), "/"), "/s/acme/");
-        for bad in [
-            "//evil.com",
-            "https://evil.com",
-            "/\\evil.com",
-            "javascript:alert(1)",
-        ] {
+        for bad in ["//evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)"] {
             assert_eq!(safe_next(Some(bad), "/"), "/", "{bad}");
         }
     }

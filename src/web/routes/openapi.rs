@@ -5,9 +5,7 @@ use actix_web::HttpResponse;
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(DOCUMENT)
+    HttpResponse::Ok().content_type("application/json").body(DOCUMENT)
 }
 
 #[cfg(test)]
@@ -19,10 +17,7 @@ mod tests {
     fn routes_in_code() -> BTreeSet<(String, String)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/routes");
         let mut found = BTreeSet::new();
-        for entry in std::fs::read_dir(dir)
-            .expect("routes dir")
-            .filter_map(Result::ok)
-        {
+        for entry in std::fs::read_dir(dir).expect("routes dir").filter_map(Result::ok) {
             let name = entry.file_name().to_string_lossy().into_owned();
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
             let flat = text.replace(['\n', ' '], "");

@@ -12,11 +12,10 @@ use crate::db::with_platform;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::identity::sessions;
 use crate::platform::features::{Feature, Plan};
+use crate::platform::logo::{self, Logo};
 use crate::platform::mail;
 use crate::platform::onboarding::{self, OnboardContext, OnboardRequest};
-use crate::platform::tenants::{
-    self, Branding, PortalMode, TenantPatch, TenantStatus, SUPPORTED_LOCALES,
-};
+use crate::platform::tenants::{self, Branding, PortalMode, TenantPatch, TenantStatus, SUPPORTED_LOCALES};
 use crate::web::auth::{clear_session_cookie, session_cookie, AuthUser, MaybeUser};
 use crate::web::render::{page, render, tr};
 
@@ -27,19 +26,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/platform/tenants/new").route(web::get().to(new_form)))
         .service(web::resource("/platform/tenants").route(web::post().to(create)))
         .service(
-            web::resource("/platform/tenants/{slug}")
-                .route(web::get().to(edit_form))
-                .route(web::post().to(update)),
+            web::resource("/platform/tenants/{slug}").route(web::get().to(edit_form)).route(web::post().to(update)),
         )
         .service(web::resource("/platform/tenants/{slug}/suspend").route(web::post().to(suspend)))
         .service(web::resource("/platform/tenants/{slug}/resume").route(web::post().to(resume)))
+        .service(web::resource("/platform/tenants/{slug}/logo").route(web::post().to(logo_upload)))
+        .service(web::resource("/platform/tenants/{slug}/logo/remove").route(web::post().to(logo_remove)))
+        .service(web::resource("/platform/tenants/{slug}/domains/{action}").route(web::post().to(domain_action)))
         .service(web::resource("/platform/mail").route(web::get().to(outbox)));
 }
 
 fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", location.to_owned()))
-        .finish()
+    HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
 }
 
 /// The operator, or a redirect to the sign-in page.
@@ -50,17 +48,9 @@ fn operator(user: MaybeUser) -> Result<AuthUser, Box<HttpResponse>> {
     }
 }
 
-async fn console(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: MaybeUser,
-) -> AppResult<HttpResponse> {
+async fn console(state: web::Data<AppState>, req: HttpRequest, user: MaybeUser) -> AppResult<HttpResponse> {
     let Some(u) = user.0.filter(|u| u.account.is_operator) else {
-        let ctx = page(
-            &req,
-            &tr(&state, &req, "platform-login-title"),
-            json!({"email": "", "error": Value::Null}),
-        );
+        let ctx = page(&req, &tr(&state, &req, "platform-login-title"), json!({"email": "", "error": Value::Null}));
         return render(&state, "platform/login", &ctx);
     };
     let _ = u;
@@ -74,11 +64,7 @@ async fn console(
         })
         .collect();
     let saved = req.query_string().contains("saved=1");
-    let ctx = page(
-        &req,
-        &tr(&state, &req, "platform-tenants-title"),
-        json!({"tenants": rows, "saved": saved}),
-    );
+    let ctx = page(&req, &tr(&state, &req, "platform-tenants-title"), json!({"tenants": rows, "saved": saved}));
     render(&state, "platform/tenants", &ctx)
 }
 
@@ -90,21 +76,14 @@ pub struct LoginForm {
     _csrf: Option<String>,
 }
 
-async fn login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: web::Form<LoginForm>,
-) -> AppResult<HttpResponse> {
+async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     let result = super::auth_api::check_login(&state, &req, &form.email, &form.password).await;
     let error_key = match result {
         Ok(account) if account.is_operator => {
             let issued = state.jwt.issue(account.id)?;
             let cookie = session_cookie(issued.token, issued.expires_in, state.settings.is_prod());
-            return Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", "/platform"))
-                .cookie(cookie)
-                .finish());
+            return Ok(HttpResponse::SeeOther().insert_header(("Location", "/platform")).cookie(cookie).finish());
         }
         Ok(_) => "platform-login-not-operator",
         Err(AppError::Unauthorized) => "platform-login-failed",
@@ -112,11 +91,7 @@ async fn login(
         Err(e) => return Err(e),
     };
     let msg = tr(&state, &req, error_key);
-    let ctx = page(
-        &req,
-        &tr(&state, &req, "platform-login-title"),
-        json!({"email": form.email, "error": msg}),
-    );
+    let ctx = page(&req, &tr(&state, &req, "platform-login-title"), json!({"email": form.email, "error": msg}));
     let mut res = render(&state, "platform/login", &ctx)?;
     *res.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
     Ok(res)
@@ -127,10 +102,7 @@ async fn logout(state: web::Data<AppState>, user: MaybeUser) -> AppResult<HttpRe
         let claims = u.claims.clone();
         with_platform(&state.pool, move |conn| sessions::revoke(conn, &claims)).await?;
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/platform"))
-        .cookie(clear_session_cookie())
-        .finish())
+    Ok(HttpResponse::SeeOther().insert_header(("Location", "/platform")).cookie(clear_session_cookie()).finish())
 }
 
 /// The fields of the onboarding and edit forms (checkboxes are absent when unticked).
@@ -223,9 +195,7 @@ fn form_view(
         .collect();
     let locales: Vec<Value> = SUPPORTED_LOCALES
         .iter()
-        .map(
-            |l| json!({"code": l, "name": language_name(l), "selected": *l == form.default_locale}),
-        )
+        .map(|l| json!({"code": l, "name": language_name(l), "selected": *l == form.default_locale}))
         .collect();
     json!({
         "form": {
@@ -242,22 +212,14 @@ fn form_view(
     })
 }
 
-fn feature_rows(
-    state_of: impl Fn(Feature) -> bool,
-    req: &HttpRequest,
-    state: &AppState,
-) -> Vec<Value> {
+fn feature_rows(state_of: impl Fn(Feature) -> bool, req: &HttpRequest, state: &AppState) -> Vec<Value> {
     Feature::ALL
         .iter()
         .map(|f| json!({"code": f.as_str(), "label": tr(state, req, &format!("feature-{}", f.as_str().replace('_', "-"))), "on": state_of(*f)}))
         .collect()
 }
 
-async fn new_form(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: MaybeUser,
-) -> AppResult<HttpResponse> {
+async fn new_form(state: web::Data<AppState>, req: HttpRequest, user: MaybeUser) -> AppResult<HttpResponse> {
     if let Err(redirect) = operator(user) {
         return Ok(*redirect);
     }
@@ -273,11 +235,8 @@ async fn new_form(
         ..Default::default()
     };
     let rows = feature_rows(|f| f.default_for(Plan::Start), &req, &state);
-    let ctx = page(
-        &req,
-        &tr(&state, &req, "platform-new-title"),
-        form_view(&state, &req, &form, &FieldErrors::new(), rows),
-    );
+    let ctx =
+        page(&req, &tr(&state, &req, "platform-new-title"), form_view(&state, &req, &form, &FieldErrors::new(), rows));
     render(&state, "platform/tenant_new", &ctx)
 }
 
@@ -314,40 +273,71 @@ async fn create(
             conn,
             &onboard,
             None,
-            &OnboardContext {
-                platform_url: &platform_url,
-                actor_account_id: Some(actor),
-                fail_at: None,
-            },
+            &OnboardContext { platform_url: &platform_url, actor_account_id: Some(actor), fail_at: None },
         )
     })
     .await;
     let errors = match result {
         Ok(t) => {
             state.tenants.invalidate();
-            return Ok(see_other(&format!(
-                "/platform/tenants/{}?created=1",
-                t.slug
-            )));
+            return Ok(see_other(&format!("/platform/tenants/{}?created=1", t.slug)));
         }
         Err(AppError::Validation(fields)) => fields,
-        Err(AppError::Conflict { message, .. }) => {
-            FieldErrors::from([("slug".to_string(), message)])
-        }
+        Err(AppError::Conflict { message, .. }) => FieldErrors::from([("slug".to_string(), message)]),
         Err(e) => return Err(e),
     };
-    let rows = feature_rows(
-        |f| form.rest.contains_key(&format!("f_{}", f.as_str())),
-        &req,
-        &state,
-    );
-    let ctx = page(
-        &req,
-        &tr(&state, &req, "platform-new-title"),
-        form_view(&state, &req, &form, &errors, rows),
-    );
+    let rows = feature_rows(|f| form.rest.contains_key(&format!("f_{}", f.as_str())), &req, &state);
+    let ctx = page(&req, &tr(&state, &req, "platform-new-title"), form_view(&state, &req, &form, &errors, rows));
     let mut res = render(&state, "platform/tenant_new", &ctx)?;
     *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+/// The edit page of a tenant: the settings form (`form` keeps what was typed after an
+/// error), its logo and custom domains; `errors` may name any of their fields.
+async fn edit_page(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: String,
+    form: Option<TenantForm>,
+    errors: FieldErrors,
+) -> AppResult<HttpResponse> {
+    let (t, domains) = with_platform(&state.pool, move |conn| {
+        let t = tenants::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::not_found("tenant"))?;
+        let domains = tenants::list_domains(conn, t.id)?;
+        Ok((t, domains))
+    })
+    .await?;
+    let failed = !errors.is_empty();
+    let rows = match &form {
+        Some(f) => feature_rows(|feature| f.rest.contains_key(&format!("f_{}", feature.as_str())), req, state),
+        None => feature_rows(|f| t.has(f), req, state),
+    };
+    let form = form.unwrap_or_else(|| TenantForm {
+        slug: t.slug.clone(),
+        name: t.name.clone(),
+        mode: t.mode.as_str().into(),
+        plan: t.plan.as_str().into(),
+        default_locale: t.default_locale.clone(),
+        locale_ru: t.locales.contains(&"ru".to_string()).then(|| "on".into()),
+        locale_en: t.locales.contains(&"en".to_string()).then(|| "on".into()),
+        primary_color: t.branding.primary_color.clone(),
+        accent_color: t.branding.accent_color.clone(),
+        tagline: t.branding.tagline.clone(),
+        ..Default::default()
+    });
+    let mut data = form_view(state, req, &TenantForm { slug: t.slug.clone(), ..form }, &errors, rows);
+    data["tenant"] = t.to_json();
+    data["domains"] = json!(domains);
+    data["has_errors"] = json!(errors.keys().any(|k| k != "logo" && k != "domain"));
+    let q = req.query_string();
+    data["saved"] = json!(!failed && q.contains("saved=1"));
+    data["created"] = json!(!failed && q.contains("created=1"));
+    let ctx = page(req, &t.name, data);
+    let mut res = render(state, "platform/tenant_edit", &ctx)?;
+    if failed {
+        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
     Ok(res)
 }
 
@@ -360,30 +350,7 @@ async fn edit_form(
     if let Err(redirect) = operator(user) {
         return Ok(*redirect);
     }
-    let slug = slug.into_inner();
-    let t = with_platform(&state.pool, move |conn| tenants::find_by_slug(conn, &slug))
-        .await?
-        .ok_or_else(|| AppError::not_found("tenant"))?;
-    let form = TenantForm {
-        slug: t.slug.clone(),
-        name: t.name.clone(),
-        mode: t.mode.as_str().into(),
-        plan: t.plan.as_str().into(),
-        default_locale: t.default_locale.clone(),
-        locale_ru: t.locales.contains(&"ru".to_string()).then(|| "on".into()),
-        locale_en: t.locales.contains(&"en".to_string()).then(|| "on".into()),
-        primary_color: t.branding.primary_color.clone(),
-        accent_color: t.branding.accent_color.clone(),
-        tagline: t.branding.tagline.clone(),
-        ..Default::default()
-    };
-    let rows = feature_rows(|f| t.has(f), &req, &state);
-    let mut data = form_view(&state, &req, &form, &FieldErrors::new(), rows);
-    data["tenant"] = t.to_json();
-    data["saved"] = json!(req.query_string().contains("saved=1"));
-    data["created"] = json!(req.query_string().contains("created=1"));
-    let ctx = page(&req, &t.name, data);
-    render(&state, "platform/tenant_edit", &ctx)
+    edit_page(&state, &req, slug.into_inner(), None, FieldErrors::new()).await
 }
 
 async fn update(
@@ -397,22 +364,12 @@ async fn update(
     let slug = slug.into_inner();
     let form = form.into_inner();
     let plan = Plan::parse(&form.plan);
-    let mut errors = FieldErrors::new();
-    if plan.is_none() {
-        errors.insert(
-            "plan".into(),
-            "must be start, business or enterprise".into(),
-        );
-    }
     let mode = PortalMode::parse(&form.mode);
-    if mode.is_none() {
-        errors.insert("mode".into(), "must be open or closed".into());
-    }
-    let result = match (errors.is_empty(), plan) {
-        (true, Some(plan)) => {
+    let result = match (plan, mode) {
+        (Some(plan), Some(mode)) => {
             let patch = TenantPatch {
                 name: Some(form.name.clone()),
-                mode,
+                mode: Some(mode),
                 plan: Some(plan),
                 features: Some(form.overrides(plan)),
                 branding: Some(form.branding()),
@@ -423,76 +380,131 @@ async fn update(
             };
             super::platform_api::apply_patch(&state, op.account.id, slug.clone(), patch).await
         }
-        _ => Err(AppError::Validation(errors)),
+        (plan, _) => {
+            let field = if plan.is_none() { "plan" } else { "mode" };
+            Err(AppError::field(field, "choose one of the options"))
+        }
     };
-    let errors = match result {
-        Ok(_) => return Ok(see_other(&format!("/platform/tenants/{slug}?saved=1"))),
-        Err(AppError::Validation(fields)) => fields,
-        Err(e) => return Err(e),
-    };
-    let s2 = slug.clone();
-    let t = with_platform(&state.pool, move |conn| tenants::find_by_slug(conn, &s2))
-        .await?
-        .ok_or_else(|| AppError::not_found("tenant"))?;
-    let rows = feature_rows(
-        |f| form.rest.contains_key(&format!("f_{}", f.as_str())),
-        &req,
-        &state,
-    );
-    let mut data = form_view(&state, &req, &TenantForm { slug, ..form }, &errors, rows);
-    data["tenant"] = t.to_json();
-    data["saved"] = json!(false);
-    data["created"] = json!(false);
-    let ctx = page(&req, &t.name, data);
-    let mut res = render(&state, "platform/tenant_edit", &ctx)?;
-    *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(res)
+    match result {
+        Ok(_) => Ok(see_other(&format!("/platform/tenants/{slug}?saved=1"))),
+        Err(AppError::Validation(errors)) => edit_page(&state, &req, slug, Some(form), errors).await,
+        Err(e) => Err(e),
+    }
 }
 
-async fn set_status(
-    state: &AppState,
-    user: MaybeUser,
+#[derive(Deserialize)]
+pub struct DomainForm {
+    #[serde(default)]
+    domain: String,
+    verified: Option<String>,
+    #[serde(rename = "csrf_token")]
+    _csrf: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DomainAction {
     slug: String,
-    status: TenantStatus,
+    action: String,
+}
+
+/// Adds, verifies or removes a custom domain from the edit page.
+async fn domain_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    path: web::Path<DomainAction>,
+    form: web::Form<DomainForm>,
 ) -> AppResult<HttpResponse> {
-    let op = operator(user).map_err(|_| AppError::forbidden("operators only"))?;
-    let patch = TenantPatch {
-        status: Some(status),
-        ..Default::default()
+    operator(user).map_err(|_| AppError::forbidden("operators only"))?;
+    let DomainAction { slug, action } = path.into_inner();
+    let id = super::platform_api::tenant_id(&state, slug.clone()).await?;
+    let base = state.settings.server.base_domain.clone();
+    let form = form.into_inner();
+    let result = with_platform(&state.pool, move |conn| match action.as_str() {
+        "add" => tenants::add_domain(conn, id, &form.domain, &base, form.verified.is_some()).map(|_| ()),
+        "verify" => tenants::verify_domain(conn, id, &form.domain),
+        "remove" => tenants::remove_domain(conn, id, &form.domain),
+        _ => Err(AppError::not_found("page")),
+    })
+    .await;
+    state.tenants.invalidate();
+    match result {
+        Ok(()) => Ok(see_other(&format!("/platform/tenants/{slug}?saved=1"))),
+        Err(AppError::Validation(errors)) => edit_page(&state, &req, slug, None, errors).await,
+        Err(AppError::Conflict { message, .. }) => {
+            edit_page(&state, &req, slug, None, FieldErrors::from([("domain".to_string(), message)])).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Uploads (multipart field `logo`) or, with `remove`, deletes the tenant's logo.
+async fn logo_upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    slug: web::Path<String>,
+    mut multipart: actix_multipart::Multipart,
+) -> AppResult<HttpResponse> {
+    use futures_util::StreamExt;
+    operator(user).map_err(|_| AppError::forbidden("operators only"))?;
+    let slug = slug.into_inner();
+    let id = super::platform_api::tenant_id(&state, slug.clone()).await?;
+    let mut bytes = None;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?;
+        if field.name() != Some("logo") {
+            continue;
+        }
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("the upload was interrupted: {e}")))?;
+            if buf.len() + chunk.len() > logo::MAX_BYTES {
+                let errors = FieldErrors::from([("logo".to_string(), "must be at most 512 KB".to_string())]);
+                return edit_page(&state, &req, slug, None, errors).await;
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        bytes = Some(buf);
+    }
+    let logo = match Logo::sniff(bytes.unwrap_or_default()) {
+        Ok(l) => l,
+        Err(e) => return edit_page(&state, &req, slug, None, FieldErrors::from([("logo".to_string(), e)])).await,
     };
+    with_platform(&state.pool, move |conn| logo::set(conn, id, Some(&logo))).await?;
+    state.tenants.invalidate();
+    Ok(see_other(&format!("/platform/tenants/{slug}?saved=1")))
+}
+
+async fn logo_remove(state: web::Data<AppState>, user: MaybeUser, slug: web::Path<String>) -> AppResult<HttpResponse> {
+    operator(user).map_err(|_| AppError::forbidden("operators only"))?;
+    let slug = slug.into_inner();
+    let id = super::platform_api::tenant_id(&state, slug.clone()).await?;
+    with_platform(&state.pool, move |conn| logo::set(conn, id, None)).await?;
+    state.tenants.invalidate();
+    Ok(see_other(&format!("/platform/tenants/{slug}?saved=1")))
+}
+
+async fn set_status(state: &AppState, user: MaybeUser, slug: String, status: TenantStatus) -> AppResult<HttpResponse> {
+    let op = operator(user).map_err(|_| AppError::forbidden("operators only"))?;
+    let patch = TenantPatch { status: Some(status), ..Default::default() };
     super::platform_api::apply_patch(state, op.account.id, slug, patch).await?;
     Ok(see_other("/platform?saved=1"))
 }
 
-async fn suspend(
-    state: web::Data<AppState>,
-    user: MaybeUser,
-    slug: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn suspend(state: web::Data<AppState>, user: MaybeUser, slug: web::Path<String>) -> AppResult<HttpResponse> {
     set_status(&state, user, slug.into_inner(), TenantStatus::Suspended).await
 }
 
-async fn resume(
-    state: web::Data<AppState>,
-    user: MaybeUser,
-    slug: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn resume(state: web::Data<AppState>, user: MaybeUser, slug: web::Path<String>) -> AppResult<HttpResponse> {
     set_status(&state, user, slug.into_inner(), TenantStatus::Active).await
 }
 
-async fn outbox(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: MaybeUser,
-) -> AppResult<HttpResponse> {
+async fn outbox(state: web::Data<AppState>, req: HttpRequest, user: MaybeUser) -> AppResult<HttpResponse> {
     if let Err(redirect) = operator(user) {
         return Ok(*redirect);
     }
     let (items, total) = with_platform(&state.pool, |conn| mail::list(conn, None, 0, 50)).await?;
-    let ctx = page(
-        &req,
-        &tr(&state, &req, "platform-mail-title"),
-        json!({"mail": items, "total": total}),
-    );
+    let ctx = page(&req, &tr(&state, &req, "platform-mail-title"), json!({"mail": items, "total": total}));
     render(&state, "platform/mail", &ctx)
 }

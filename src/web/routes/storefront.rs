@@ -15,9 +15,7 @@ use crate::web::render::{page, render};
 use crate::web::tenant::TenantCtx;
 
 pub async fn add_slash(req: HttpRequest) -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header(("Location", format!("{}/", req.path())))
-        .finish()
+    HttpResponse::PermanentRedirect().insert_header(("Location", format!("{}/", req.path()))).finish()
 }
 
 pub async fn home(
@@ -46,10 +44,7 @@ pub async fn logo(state: web::Data<AppState>, t: TenantCtx) -> AppResult<HttpRes
         .ok_or_else(|| AppError::not_found("logo"))?;
     Ok(HttpResponse::Ok()
         .content_type(mime)
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-        ))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox"))
         .insert_header(("Cache-Control", "public, max-age=300"))
         .body(bytes))
 }
@@ -78,31 +73,17 @@ pub async fn set_language(
     if !allowed {
         return Err(AppError::not_found("language"));
     }
-    let fallback = req
-        .extensions()
-        .get::<TenantCtx>()
-        .map(|t| t.link("/"))
-        .unwrap_or_else(|| "/".into());
+    let fallback = req.extensions().get::<TenantCtx>().map(|t| t.link("/")).unwrap_or_else(|| "/".into());
     let next = super::safe_next(q.next.as_deref(), &fallback);
-    let cookie = Cookie::build("tp_lang", code)
-        .path("/")
-        .same_site(SameSite::Lax)
-        .max_age(Duration::days(365))
-        .finish();
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", next))
-        .cookie(cookie)
-        .finish())
+    let cookie =
+        Cookie::build("tp_lang", code).path("/").same_site(SameSite::Lax).max_age(Duration::days(365)).finish();
+    Ok(HttpResponse::SeeOther().insert_header(("Location", next)).cookie(cookie).finish())
 }
 
 /// `GET /api/v1/storefront`: what a client needs to know about the store.
 pub async fn info(t: TenantCtx) -> HttpResponse {
     let tenant = &t.tenant;
-    let features: Vec<&str> = Feature::ALL
-        .iter()
-        .filter(|f| tenant.has(**f))
-        .map(|f| f.as_str())
-        .collect();
+    let features: Vec<&str> = Feature::ALL.iter().filter(|f| tenant.has(**f)).map(|f| f.as_str()).collect();
     HttpResponse::Ok().json(json!({
         "slug": tenant.slug,
         "name": tenant.name,
