@@ -10,10 +10,12 @@ use actix_web::{App, HttpServer};
 use handlebars::Handlebars;
 use tracing_actix_web::TracingLogger;
 
+use secrecy::ExposeSecret;
+
 use crate::config::{resource_path, Settings};
 use crate::db::{build_pool, PgPool};
 use crate::i18n::I18n;
-use crate::identity::rate_limit::RateLimiter;
+use crate::identity::rate_limit::Limits;
 use crate::identity::sessions::JwtKeys;
 use crate::web;
 use crate::web::metrics::Metrics;
@@ -25,7 +27,7 @@ pub struct AppState {
     pub templates: Handlebars<'static>,
     pub i18n: Arc<I18n>,
     pub jwt: JwtKeys,
-    pub login_limiter: RateLimiter,
+    pub limits: Limits,
     pub tenants: TenantCache,
     pub metrics: Metrics,
 }
@@ -40,7 +42,11 @@ impl AppState {
         let auth = &settings.auth;
         Ok(AppState {
             jwt: JwtKeys::new(auth),
-            login_limiter: RateLimiter::new(auth.login_attempts, Duration::from_secs(auth.login_window_secs)),
+            limits: Limits::new(
+                auth.login_attempts,
+                Duration::from_secs(auth.login_window_secs),
+                settings.redis.prefix.as_deref().unwrap_or("tp"),
+            ),
             tenants: TenantCache::new(Duration::from_secs(2)),
             metrics: Metrics::new()?,
             settings: Arc::new(settings),
@@ -55,11 +61,16 @@ impl AppState {
 pub fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
     let workers = state.settings.server.workers.max(1);
     let shutdown = state.settings.server.shutdown_timeout_secs;
+    if let Some(url) = state.settings.redis.url.as_ref().map(|u| u.expose_secret().to_owned()) {
+        let st = state.clone();
+        actix_web::rt::spawn(async move { connect_redis(st, url).await });
+    }
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .configure(web::configure)
             .wrap(from_fn(web::tenant::resolve))
+            .wrap(from_fn(web::auth::renew_session))
             .wrap(from_fn(web::csrf::protect))
             .wrap(from_fn(web::errors::render_error_pages))
             .wrap(from_fn(web::metrics::track))
@@ -71,6 +82,31 @@ pub fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::i
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Connects to Redis in the background, retrying until it answers; until then (and
+/// whenever it fails later) the in-process fallbacks serve.
+async fn connect_redis(state: web::Data<AppState>, url: String) {
+    let client = match redis::Client::open(url) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "REDIS_URL is not a valid Redis address; using in-process rate limits");
+            return;
+        }
+    };
+    loop {
+        let attempt = actix_web::rt::time::timeout(Duration::from_secs(2), client.get_connection_manager()).await;
+        match attempt {
+            Ok(Ok(conn)) => {
+                state.limits.use_redis(conn);
+                tracing::info!("connected to Redis");
+                return;
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "Redis is not answering; retrying in 5 s"),
+            Err(_) => tracing::warn!("Redis did not answer within 2 s; retrying in 5 s"),
+        }
+        actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+    }
 }
 
 fn security_headers() -> DefaultHeaders {

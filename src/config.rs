@@ -58,6 +58,9 @@ pub struct DatabaseSettings {
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
     pub token_ttl_secs: i64,
+    pub refresh_ttl_days: i64,
+    /// Seconds a rotated refresh token may be presented again (parallel requests of a page).
+    pub refresh_reuse_grace_secs: i64,
     pub login_attempts: u32,
     pub login_window_secs: u64,
 }
@@ -73,6 +76,8 @@ pub struct LogSettings {
 pub struct OptionalService {
     pub url: Option<SecretString>,
     pub key: Option<SecretString>,
+    /// Key prefix (Redis), so several deployments can share one server.
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

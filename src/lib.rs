@@ -5,6 +5,7 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod identity;
+pub mod money;
 pub mod platform;
 pub mod telemetry;
 pub mod web;

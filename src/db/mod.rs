@@ -7,6 +7,7 @@
 
 pub mod migrate;
 pub mod schema_platform;
+pub mod schema_tenant;
 pub mod tenant;
 
 use std::collections::HashSet;

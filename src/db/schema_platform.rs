@@ -77,3 +77,27 @@ diesel::table! {
 
 diesel::joinable!(tenant_domains -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(tenants, tenant_domains, accounts, revoked_tokens);
+
+diesel::table! {
+    public.refresh_tokens (id) {
+        id -> Int8,
+        account_id -> Int8,
+        token_hash -> Text,
+        family -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    public.email_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Int8,
+        purpose -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}

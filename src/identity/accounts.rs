@@ -114,6 +114,19 @@ pub fn make_operator(conn: &mut PgConnection, id: i64, password: &str) -> AppRes
     Ok(())
 }
 
+pub fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> AppResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::password_hash.eq(hash)).execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_email_confirmed(conn: &mut PgConnection, id: i64) -> AppResult<()> {
+    diesel::update(accounts::table.find(id))
+        .filter(accounts::email_confirmed_at.is_null())
+        .set(accounts::email_confirmed_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Checks credentials. Every failure is the same 401, whether the e-mail exists or not.
 pub fn authenticate(conn: &mut PgConnection, email: &str, pass: &str) -> AppResult<Account> {
     let found = match normalize_email(email) {

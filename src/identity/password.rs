@@ -9,7 +9,7 @@ use argon2::Argon2;
 
 use crate::error::{AppError, AppResult};
 
-pub const MIN_LENGTH: usize = 8;
+pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 256;
 
 pub fn hash(password: &str) -> AppResult<String> {
@@ -34,6 +34,14 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     ok && real
 }
 
+const COMMON: &str = include_str!("common_passwords.txt");
+
+/// Is the password on the shipped list of common passwords (case-insensitive)?
+pub fn is_common(password: &str) -> bool {
+    let candidate = password.trim().to_lowercase();
+    COMMON.lines().filter(|l| !l.starts_with('#')).any(|l| l.trim() == candidate)
+}
+
 /// The rules a new password must meet, as a user-facing message.
 pub fn check_strength(password: &str) -> Result<(), String> {
     let n = password.chars().count();
@@ -42,6 +50,12 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     }
     if n > MAX_LENGTH {
         return Err(format!("must be at most {MAX_LENGTH} characters"));
+    }
+    if is_common(password) {
+        return Err("is one of the most common passwords; choose another".into());
+    }
+    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+        return Err("must not repeat one character".into());
     }
     Ok(())
 }
@@ -58,5 +72,10 @@ mod tests {
         assert!(!verify("wrong horse battery", Some(&h)));
         assert!(!verify("dummy-password-for-timing", None));
         assert!(check_strength("short").is_err());
+        assert!(check_strength("123456789").is_err(), "nine characters");
+        assert!(check_strength("Password123").is_err(), "common, whatever the case");
+        assert!(check_strength("йцукенгшщз").is_err());
+        assert!(check_strength("zzzzzzzzzzzz").is_err());
+        assert!(check_strength("correct horse battery").is_ok());
     }
 }

@@ -1,52 +1,135 @@
-//! Fixed-window limits on failed attempts (login), kept in process. With several
-//! replicas each enforces its own window, which still bounds a brute force per node;
-//! the Redis-backed store arrives with the identity issue and keeps this as fallback.
+//! Fixed-window limits on attempts (login, registration, password reset, invitations),
+//! per client address and per account. Counted in Redis when `REDIS_URL` is set, so every
+//! replica shares them; when Redis is absent or failing, an in-process window takes over —
+//! the limit is then per node, never gone.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
 
 use crate::error::AppError;
 
-pub struct RateLimiter {
-    limit: u32,
-    window: Duration,
-    hits: Mutex<HashMap<String, (u32, Instant)>>,
+/// One kind of limited action.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: &'static str,
+    pub limit: u32,
+    pub window: Duration,
 }
 
-impl RateLimiter {
-    pub fn new(limit: u32, window: Duration) -> Self {
-        RateLimiter { limit, window, hits: Mutex::new(HashMap::new()) }
+pub struct Limits {
+    pub login: Policy,
+    pub register: Policy,
+    pub reset: Policy,
+    pub invite: Policy,
+    prefix: String,
+    redis: OnceLock<ConnectionManager>,
+    local: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
+
+impl Limits {
+    pub fn new(login_attempts: u32, login_window: Duration, prefix: &str) -> Limits {
+        Limits {
+            login: Policy { name: "login", limit: login_attempts, window: login_window },
+            register: Policy { name: "register", limit: 10, window: Duration::from_secs(3600) },
+            reset: Policy { name: "reset", limit: 5, window: Duration::from_secs(3600) },
+            invite: Policy { name: "invite", limit: 30, window: Duration::from_secs(3600) },
+            prefix: prefix.to_owned(),
+            redis: OnceLock::new(),
+            local: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Refuses with 429 and `Retry-After` when any key has used up its window.
-    pub fn check(&self, keys: &[&str]) -> Result<(), AppError> {
-        let now = Instant::now();
-        let hits = self.hits.lock().map_err(|_| AppError::RateLimited { retry_after_secs: self.window.as_secs() })?;
+    /// Starts using Redis (called once the connection is up).
+    pub fn use_redis(&self, conn: ConnectionManager) {
+        let _ = self.redis.set(conn);
+    }
+
+    pub fn uses_redis(&self) -> bool {
+        self.redis.get().is_some()
+    }
+
+    fn key(&self, p: &Policy, key: &str) -> String {
+        format!("{}:rl:{}:{}", self.prefix, p.name, key)
+    }
+
+    /// 429 with `Retry-After` when any key has used up its window.
+    pub async fn check(&self, p: &Policy, keys: &[String]) -> Result<(), AppError> {
+        if let Some(conn) = self.redis.get() {
+            match self.check_redis(conn.clone(), p, keys).await {
+                Ok(result) => return result,
+                Err(e) => tracing::warn!(error = %e, "rate limit store unavailable; using the in-process window"),
+            }
+        }
+        self.check_local(p, keys)
+    }
+
+    /// Counts an attempt against every key.
+    pub async fn hit(&self, p: &Policy, keys: &[String]) {
+        if let Some(conn) = self.redis.get() {
+            match self.hit_redis(conn.clone(), p, keys).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "rate limit store unavailable; using the in-process window"),
+            }
+        }
+        self.hit_local(p, keys);
+    }
+
+    async fn check_redis(
+        &self,
+        mut conn: ConnectionManager,
+        p: &Policy,
+        keys: &[String],
+    ) -> redis::RedisResult<Result<(), AppError>> {
         for key in keys {
-            if let Some((count, started)) = hits.get(*key) {
+            let k = self.key(p, key);
+            let mut pipe = redis::pipe();
+            pipe.get(&k).ttl(&k);
+            let (count, ttl) = tokio_timeout(pipe.query_async::<(Option<u32>, i64)>(&mut conn)).await?;
+            if count.unwrap_or(0) >= p.limit {
+                let retry = if ttl > 0 { ttl as u64 } else { p.window.as_secs() };
+                return Ok(Err(AppError::RateLimited { retry_after_secs: retry.max(1) }));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn hit_redis(&self, mut conn: ConnectionManager, p: &Policy, keys: &[String]) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            let k = self.key(p, key);
+            pipe.incr(&k, 1).ignore().cmd("EXPIRE").arg(&k).arg(p.window.as_secs()).arg("NX").ignore();
+        }
+        tokio_timeout(pipe.query_async::<()>(&mut conn)).await
+    }
+
+    fn check_local(&self, p: &Policy, keys: &[String]) -> Result<(), AppError> {
+        let now = Instant::now();
+        let hits = self.local.lock().map_err(|_| AppError::RateLimited { retry_after_secs: p.window.as_secs() })?;
+        for key in keys {
+            if let Some((count, started)) = hits.get(&self.key(p, key)) {
                 let elapsed = now.duration_since(*started);
-                if elapsed < self.window && *count >= self.limit {
-                    let retry = (self.window - elapsed).as_secs().max(1);
-                    return Err(AppError::RateLimited { retry_after_secs: retry });
+                if elapsed < p.window && *count >= p.limit {
+                    return Err(AppError::RateLimited { retry_after_secs: (p.window - elapsed).as_secs().max(1) });
                 }
             }
         }
         Ok(())
     }
 
-    /// Counts a failed attempt against every key.
-    pub fn record(&self, keys: &[&str]) {
+    fn hit_local(&self, p: &Policy, keys: &[String]) {
         let now = Instant::now();
-        let Ok(mut hits) = self.hits.lock() else {
-            return;
-        };
+        let Ok(mut hits) = self.local.lock() else { return };
         if hits.len() > 100_000 {
-            hits.retain(|_, (_, started)| now.duration_since(*started) < self.window);
+            hits.retain(|_, (_, started)| now.duration_since(*started) < Duration::from_secs(3600));
         }
         for key in keys {
-            let entry = hits.entry((*key).to_owned()).or_insert((0, now));
-            if now.duration_since(entry.1) >= self.window {
+            let entry = hits.entry(self.key(p, key)).or_insert((0, now));
+            if now.duration_since(entry.1) >= p.window {
                 *entry = (0, now);
             }
             entry.0 += 1;
@@ -54,20 +137,29 @@ impl RateLimiter {
     }
 }
 
+async fn tokio_timeout<T>(fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    match actix_web::rt::time::timeout(REDIS_TIMEOUT, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(redis::RedisError::from((redis::ErrorKind::Io, "redis timed out"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn blocks_after_the_limit_until_the_window_ends() {
-        let rl = RateLimiter::new(3, Duration::from_millis(200));
+    #[actix_web::test]
+    async fn blocks_after_the_limit_until_the_window_ends() {
+        let l = Limits::new(3, Duration::from_millis(200), "t");
+        let keys = vec!["a".to_string()];
         for _ in 0..3 {
-            assert!(rl.check(&["a"]).is_ok());
-            rl.record(&["a"]);
+            assert!(l.check(&l.login, &keys).await.is_ok());
+            l.hit(&l.login, &keys).await;
         }
-        assert!(matches!(rl.check(&["a"]), Err(AppError::RateLimited { .. })));
-        assert!(rl.check(&["b"]).is_ok());
+        assert!(matches!(l.check(&l.login, &keys).await, Err(AppError::RateLimited { .. })));
+        assert!(l.check(&l.login, &["b".to_string()]).await.is_ok());
+        assert!(l.check(&l.register, &keys).await.is_ok(), "policies count separately");
         std::thread::sleep(Duration::from_millis(250));
-        assert!(rl.check(&["a"]).is_ok());
+        assert!(l.check(&l.login, &keys).await.is_ok());
     }
 }

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::accounts::Account;
 use crate::config::AuthSettings;
-use crate::db::schema_platform::{accounts, revoked_tokens};
+use crate::db::schema_platform::{accounts, refresh_tokens, revoked_tokens};
 use crate::error::{AppError, AppResult};
+use crate::identity::tokens::{hash_token, random_token};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -117,6 +118,97 @@ pub fn revoke(conn: &mut PgConnection, claims: &Claims) -> AppResult<()> {
     Ok(())
 }
 
+/// Issues a refresh token (a new family at login, the same family on rotation).
+pub fn issue_refresh(
+    conn: &mut PgConnection,
+    account_id: i64,
+    family: Option<Uuid>,
+    ttl_days: i64,
+) -> AppResult<String> {
+    let token = random_token();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::account_id.eq(account_id),
+            refresh_tokens::token_hash.eq(hash_token(&token)),
+            refresh_tokens::family.eq(family.unwrap_or_else(Uuid::new_v4)),
+            refresh_tokens::expires_at.eq(Utc::now() + chrono::Duration::days(ttl_days)),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Exchanges a refresh token for a new one: `Some((account, new token))`, or `None` when
+/// refused. A token used twice outside the grace period revokes its whole family; that is
+/// why refusal is `Ok(None)`: the revocation must commit.
+pub fn rotate_refresh(
+    conn: &mut PgConnection,
+    token: &str,
+    ttl_days: i64,
+    grace_secs: i64,
+) -> AppResult<Option<(i64, String)>> {
+    type Row = (i64, i64, Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>, DateTime<Utc>);
+    let row: Option<Row> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash_token(token)))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::account_id,
+            refresh_tokens::family,
+            refresh_tokens::used_at,
+            refresh_tokens::revoked_at,
+            refresh_tokens::expires_at,
+        ))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    let Some((id, account_id, family, used_at, revoked_at, expires_at)) = row else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if revoked_at.is_some() || expires_at <= now {
+        return Ok(None);
+    }
+    if let Some(used) = used_at {
+        if now - used > chrono::Duration::seconds(grace_secs) {
+            diesel::update(refresh_tokens::table.filter(refresh_tokens::family.eq(family)))
+                .set(refresh_tokens::revoked_at.eq(now))
+                .execute(conn)?;
+            tracing::warn!(account_id, "refresh token reused; its family is revoked");
+            return Ok(None);
+        }
+    } else {
+        diesel::update(refresh_tokens::table.find(id)).set(refresh_tokens::used_at.eq(now)).execute(conn)?;
+    }
+    let next = issue_refresh(conn, account_id, Some(family), ttl_days)?;
+    Ok(Some((account_id, next)))
+}
+
+/// Logout with a refresh token: its whole family stops working.
+pub fn revoke_refresh(conn: &mut PgConnection, token: &str) -> AppResult<()> {
+    let family: Option<Uuid> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash_token(token)))
+        .select(refresh_tokens::family)
+        .first(conn)
+        .optional()?;
+    if let Some(family) = family {
+        diesel::update(refresh_tokens::table.filter(refresh_tokens::family.eq(family)))
+            .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Password change or deactivation: every access and refresh token of the account dies.
+pub fn revoke_all(conn: &mut PgConnection, account_id: i64) -> AppResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::tokens_valid_after.eq(diesel::dsl::now))
+        .execute(conn)?;
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::account_id.eq(account_id)))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +218,8 @@ mod tests {
         JwtKeys::new(&AuthSettings {
             jwt_secret: SecretString::from(secret.to_owned()),
             token_ttl_secs: 60,
+            refresh_ttl_days: 1,
+            refresh_reuse_grace_secs: 10,
             login_attempts: 5,
             login_window_secs: 60,
         })

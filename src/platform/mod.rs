@@ -6,4 +6,5 @@ pub mod mail;
 pub mod manifest;
 pub mod onboarding;
 pub mod slug;
+pub mod tenant_settings;
 pub mod tenants;

@@ -7,6 +7,7 @@ pub mod features;
 pub mod health;
 pub mod metrics;
 pub mod render;
+pub mod roles;
 pub mod routes;
 pub mod telemetry;
 pub mod tenant;

@@ -105,5 +105,5 @@ fn operators_are_created_from_the_command_line() {
     assert!(text(&out).0.contains("created"));
     let out = tradeport(&["operator", "create", "--email", &email, "--password", "short"], &db);
     assert!(!out.status.success());
-    assert!(text(&out).1.contains("password must be at least 8 characters"), "{:?}", text(&out));
+    assert!(text(&out).1.contains("password must be at least 10 characters"), "{:?}", text(&out));
 }

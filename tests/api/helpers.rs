@@ -76,6 +76,7 @@ pub fn unique(prefix: &str) -> String {
 
 pub struct TestApp {
     pub address: String,
+    pub state: Data<AppState>,
     pub pool: PgPool,
     pub client: awc::Client,
 }
@@ -143,9 +144,14 @@ impl TestApp {
         actix_web::rt::spawn(server);
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
+            state,
             pool,
             client: awc::Client::builder().disable_redirects().finish(),
         }
+    }
+
+    pub fn uses_redis(&self) -> bool {
+        self.state.limits.uses_redis()
     }
 
     /// Onboards a fresh tenant (slug `zt…`) with an admin account.

@@ -5,6 +5,7 @@ mod cli;
 mod csrf;
 mod health;
 mod helpers;
+mod identity;
 mod isolation;
 mod migrate;
 mod onboarding;

@@ -1,5 +1,7 @@
 //! Thin handlers, one file per area.
 
+pub mod account_api;
+pub mod admin_api;
 pub mod assets;
 pub mod auth_api;
 pub mod landing;
@@ -16,7 +18,9 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logo").route(web::get().to(storefront::logo)))
         .service(web::resource("/lang/{code}").route(web::get().to(storefront::set_language)))
         .service(web::resource("/api/v1/storefront").route(web::get().to(storefront::info)))
-        .configure(auth_api::configure);
+        .configure(auth_api::configure)
+        .configure(account_api::configure)
+        .configure(admin_api::configure);
 }
 
 /// Routes of the platform host.

@@ -28,7 +28,9 @@ mod tests {
                 if !path.starts_with("/api/v1") {
                     continue;
                 }
-                let tenant_only = name == "mod.rs" && path == "/api/v1/storefront";
+                let tenant_only = (name == "mod.rs" && path == "/api/v1/storefront")
+                    || name == "account_api.rs"
+                    || name == "admin_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {

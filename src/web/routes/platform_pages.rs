@@ -10,13 +10,12 @@ use serde_json::{json, Value};
 use crate::app::AppState;
 use crate::db::with_platform;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::identity::sessions;
 use crate::platform::features::{Feature, Plan};
 use crate::platform::logo::{self, Logo};
 use crate::platform::mail;
 use crate::platform::onboarding::{self, OnboardContext, OnboardRequest};
 use crate::platform::tenants::{self, Branding, PortalMode, TenantPatch, TenantStatus, SUPPORTED_LOCALES};
-use crate::web::auth::{clear_session_cookie, session_cookie, AuthUser, MaybeUser};
+use crate::web::auth::{refresh_cookie, session_cookie, AuthUser, MaybeUser};
 use crate::web::render::{page, render, tr};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -81,9 +80,13 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
     let result = super::auth_api::check_login(&state, &req, &form.email, &form.password).await;
     let error_key = match result {
         Ok(account) if account.is_operator => {
-            let issued = state.jwt.issue(account.id)?;
-            let cookie = session_cookie(issued.token, issued.expires_in, state.settings.is_prod());
-            return Ok(HttpResponse::SeeOther().insert_header(("Location", "/platform")).cookie(cookie).finish());
+            let session = super::auth_api::start_session(&state, account.id).await?;
+            let secure = state.settings.is_prod();
+            return Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", "/platform"))
+                .cookie(session_cookie(session.access, session.expires_in, secure))
+                .cookie(refresh_cookie(session.refresh, state.settings.auth.refresh_ttl_days, secure))
+                .finish());
         }
         Ok(_) => "platform-login-not-operator",
         Err(AppError::Unauthorized) => "platform-login-failed",
@@ -97,12 +100,9 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
     Ok(res)
 }
 
-async fn logout(state: web::Data<AppState>, user: MaybeUser) -> AppResult<HttpResponse> {
-    if let Some(u) = user.0 {
-        let claims = u.claims.clone();
-        with_platform(&state.pool, move |conn| sessions::revoke(conn, &claims)).await?;
-    }
-    Ok(HttpResponse::SeeOther().insert_header(("Location", "/platform")).cookie(clear_session_cookie()).finish())
+async fn logout(state: web::Data<AppState>, req: HttpRequest, user: MaybeUser) -> AppResult<HttpResponse> {
+    super::auth_api::end_session(&state, &req, user.0, None).await?;
+    Ok(super::auth_api::signed_out_redirect("/platform"))
 }
 
 /// The fields of the onboarding and edit forms (checkboxes are absent when unticked).

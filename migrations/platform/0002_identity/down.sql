@@ -1,0 +1,2 @@
+DROP TABLE public.email_tokens;
+DROP TABLE public.refresh_tokens;

@@ -1,0 +1,48 @@
+//! Money at the edges: decimal strings, never floats.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+/// Parses an amount like `"1234.50"`: at most 2 decimal places, 0 ≤ amount ≤ 10^13.
+pub fn parse_amount(input: &str) -> Result<Decimal, String> {
+    let s = input.trim();
+    let valid_chars = !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') && s.matches('.').count() <= 1;
+    let value = if valid_chars { Decimal::from_str(s).ok() } else { None };
+    match value {
+        Some(v) if v.scale() > 2 => Err("must have at most 2 decimal places".into()),
+        Some(v) if v > Decimal::from(10_000_000_000_000_i64) => Err("is too large".into()),
+        Some(v) => Ok(v),
+        None => Err("must be a non-negative amount like 1234.50".into()),
+    }
+}
+
+/// Parses a percentage between 0 and 100 with at most 2 decimal places.
+pub fn parse_percent(input: &str) -> Result<Decimal, String> {
+    let v = parse_amount(input).map_err(|_| "must be a percentage like 7.5".to_string())?;
+    if v > Decimal::from(100) {
+        return Err("must be at most 100".into());
+    }
+    Ok(v)
+}
+
+/// Formats with exactly two decimal places.
+pub fn format(amount: Decimal) -> String {
+    format!("{:.2}", amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_decimal_strings_with_cents() {
+        assert_eq!(parse_amount("1234.50").map(format), Ok("1234.50".to_string()));
+        assert_eq!(parse_amount("0").map(format), Ok("0.00".to_string()));
+        for bad in ["", "-1", "1.234", "1e3", "12,50", "abc", "1.2.3", "100000000000000"] {
+            assert!(parse_amount(bad).is_err(), "{bad}");
+        }
+        assert!(parse_percent("100.01").is_err());
+        assert_eq!(parse_percent("7.5").map(format), Ok("7.50".to_string()));
+    }
+}
