@@ -144,6 +144,7 @@ pub fn page(req: &HttpRequest, title: &str, data: Value) -> Value {
         "tenant": tenant.as_ref().map(tenant_view),
         "user": user,
         "csrf": super::csrf::token(req),
+        "staff": req.extensions().get::<super::roles::StaffRoleCache>().is_some_and(|c| c.0.is_some()),
         "request_id": super::telemetry::request_id(req),
         "data": data,
     })
@@ -156,6 +157,14 @@ fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// [`page`] for storefront pages: first learns whether the visitor is staff (for the menu).
+pub async fn store_page(req: &HttpRequest, title: &str, data: Value) -> AppResult<Value> {
+    if req.extensions().get::<TenantCtx>().is_some() {
+        super::roles::staff_role(req).await?;
+    }
+    Ok(page(req, title, data))
 }
 
 /// Renders `template` with `ctx` as an HTML page.

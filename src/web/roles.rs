@@ -69,18 +69,20 @@ fn parts(req: &HttpRequest) -> AppResult<(actix_web::web::Data<AppState>, Tenant
     Ok((state, tenant))
 }
 
+/// The staff role looked up for this request (also read by page contexts for the menu).
+#[derive(Clone, Debug)]
+pub struct StaffRoleCache(pub Option<StaffRole>);
+
 /// The staff role of the signed-in account in this tenant, cached per request.
 pub async fn staff_role(req: &HttpRequest) -> AppResult<Option<(AuthUser, StaffRole)>> {
-    #[derive(Clone)]
-    struct Cached(Option<StaffRole>);
     let Some(user) = current_user(req).await? else { return Ok(None) };
-    if let Some(Cached(role)) = req.extensions().get::<Cached>().cloned() {
+    if let Some(StaffRoleCache(role)) = req.extensions().get::<StaffRoleCache>().cloned() {
         return Ok(role.map(|r| (user, r)));
     }
     let (state, tenant) = parts(req)?;
     let id = user.account.id;
     let role = with_tenant(&state.pool, &tenant.tenant.schema, move |c| staff::role_of(c, id)).await?;
-    req.extensions_mut().insert(Cached(role));
+    req.extensions_mut().insert(StaffRoleCache(role));
     Ok(role.map(|r| (user, r)))
 }
 

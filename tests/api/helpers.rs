@@ -339,3 +339,50 @@ impl TestApp {
 pub fn csrf_of(cookies: &str) -> String {
     cookies.split("; ").find_map(|c| c.strip_prefix("tp_csrf=")).unwrap_or_default().to_owned()
 }
+
+/// A cookie jar over TestApp: forms and pages as a browser would use them.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Browser { app, cookies: Default::default() }
+    }
+
+    fn header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep(&mut self, r: &Resp) {
+        for line in r.headers.get_all("set-cookie").filter_map(|v| v.to_str().ok()) {
+            let pair = line.split(';').next().unwrap_or("");
+            if let Some((k, v)) = pair.split_once('=') {
+                let removed = line.contains("Max-Age=0") || v.is_empty();
+                if removed {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        let req = self.app.request(awc::http::Method::GET, path).insert_header(("Cookie", self.header()));
+        let r = self.app.send(req, None).await;
+        self.keep(&r);
+        r
+    }
+
+    /// Posts a form with the CSRF token from the jar (visit a page first).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let csrf = self.cookies.get("tp_csrf").cloned().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let r = self.app.post_form(path, &self.header(), &all).await;
+        self.keep(&r);
+        r
+    }
+}

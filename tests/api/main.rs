@@ -10,5 +10,6 @@ mod isolation;
 mod migrate;
 mod onboarding;
 mod pages;
+mod store_pages;
 mod platform_api;
 mod tenancy;

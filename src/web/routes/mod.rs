@@ -1,13 +1,16 @@
 //! Thin handlers, one file per area.
 
 pub mod account_api;
+pub mod account_pages;
 pub mod admin_api;
+pub mod admin_pages;
 pub mod assets;
 pub mod auth_api;
 pub mod landing;
 pub mod openapi;
 pub mod platform_api;
 pub mod platform_pages;
+pub mod store_pages;
 pub mod storefront;
 
 use actix_web::web;
@@ -20,7 +23,10 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/storefront").route(web::get().to(storefront::info)))
         .configure(auth_api::configure)
         .configure(account_api::configure)
-        .configure(admin_api::configure);
+        .configure(admin_api::configure)
+        .configure(store_pages::configure)
+        .configure(account_pages::configure)
+        .configure(admin_pages::configure);
 }
 
 /// Routes of the platform host.
@@ -30,7 +36,8 @@ pub fn platform_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/openapi.json").route(web::get().to(openapi::document)))
         .configure(auth_api::configure)
         .configure(platform_api::configure)
-        .configure(platform_pages::configure);
+        .configure(platform_pages::configure)
+        .configure(store_pages::reset_routes);
 }
 
 /// A relative, same-site path to return to after an action; anything else becomes `fallback`.
