@@ -10,6 +10,8 @@ use unic_langid::LanguageIdentifier;
 
 pub struct I18n {
     bundles: HashMap<String, FluentBundle<FluentResource>>,
+    /// Per language: the domain's English messages (validation, conflicts) → translation.
+    messages: HashMap<String, HashMap<String, String>>,
 }
 
 /// The fallback language for a missing message.
@@ -18,6 +20,7 @@ const FALLBACK: &str = "en";
 impl I18n {
     pub fn load(dir: &Path) -> anyhow::Result<I18n> {
         let mut bundles = HashMap::new();
+        let mut messages = HashMap::new();
         for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
             let entry = entry?;
             if !entry.file_type()?.is_dir() {
@@ -37,9 +40,20 @@ impl I18n {
                     .add_resource(res)
                     .map_err(|errs| anyhow::anyhow!("{}: duplicate messages {errs:?}", file.path().display()))?;
             }
+            let table = entry.path().join("messages.tsv");
+            if table.is_file() {
+                let text = std::fs::read_to_string(&table)?;
+                let map: HashMap<String, String> = text
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| l.split_once('\t'))
+                    .map(|(en, tr)| (en.trim().to_owned(), tr.trim().to_owned()))
+                    .collect();
+                messages.insert(lang.clone(), map);
+            }
             bundles.insert(lang, bundle);
         }
-        Ok(I18n { bundles })
+        Ok(I18n { bundles, messages })
     }
 
     pub fn has_locale(&self, lang: &str) -> bool {
@@ -57,6 +71,11 @@ impl I18n {
             }
         }
         key.to_owned()
+    }
+
+    /// A domain message (English) in `lang`, or unchanged when there is no translation.
+    pub fn message(&self, lang: &str, english: &str) -> String {
+        self.messages.get(lang).and_then(|m| m.get(english)).cloned().unwrap_or_else(|| english.to_owned())
     }
 
     /// Message keys present in one language and missing in another (a test keeps this empty).
@@ -118,6 +137,8 @@ mod tests {
         assert!(i18n.has_locale("ru") && i18n.has_locale("en"));
         assert_eq!(i18n.missing_keys(&dir()).expect("read"), Vec::<String>::new());
         assert_ne!(i18n.tr("ru", "nav-login", None), i18n.tr("en", "nav-login", None));
+        assert_eq!(i18n.message("ru", "KPP must be 9 digits"), "КПП — 9 цифр");
+        assert_eq!(i18n.message("en", "KPP must be 9 digits"), "KPP must be 9 digits");
     }
 
     #[test]

@@ -71,4 +71,38 @@ for label, (w, h) in {"phone": (390, 844), "desktop": (1280, 900)}.items():
                 full_page(d, f"{OUT}/{name}-{lang}-{label}.png")
         finally:
             d.quit()
+# Storefront flows: register a buyer through the form, then the supplier's back office.
+import random
+for label, (w, h) in {"phone": (390, 844), "desktop": (1280, 900)}.items():
+    for lang in ["ru", "en"]:
+        d = driver(w, h)
+        try:
+            d.get(f"{BASE}/s/textile-hub/lang/{lang}?next=/s/textile-hub/register")
+            full_page(d, f"{OUT}/store-register-{lang}-{label}.png")
+            d.set_window_size(w, h)
+            digits = [random.randint(0, 9) for _ in range(9)]
+            check = sum(d * w for d, w in zip(digits, [2, 4, 10, 3, 5, 9, 4, 6, 8])) % 11 % 10
+            inn = "".join(map(str, digits + [check]))
+            email = f"shot{random.randint(1, 10**9)}@buyer.demo"
+            for name, value in [("name", "Мария Иванова"), ("email", email), ("password", "screenshot-pass-1"),
+                                ("company_name", "ООО «Вектор»"), ("inn", inn), ("kpp", "773601001"),
+                                ("address", "Москва, ул. Ленина, 1"), ("phone", "+7 495 000-00-00")]:
+                d.find_element(By.NAME, name).send_keys(value)
+            d.find_element(By.CSS_SELECTOR, "form#register button[type=submit]").click()
+            full_page(d, f"{OUT}/store-cabinet-{lang}-{label}.png")
+            d.set_window_size(w, h)
+            d.find_element(By.CSS_SELECTOR, "form#logout button").click()
+            d.get(f"{BASE}/s/textile-hub/login")
+            full_page(d, f"{OUT}/store-login-{lang}-{label}.png")
+            d.set_window_size(w, h)
+            d.find_element(By.NAME, "email").send_keys("admin@textile-hub.demo")
+            d.find_element(By.NAME, "password").send_keys("textile-demo-pass")
+            d.find_element(By.CSS_SELECTOR, "form#login button").click()
+            d.get(f"{BASE}/s/textile-hub/admin/customers")
+            full_page(d, f"{OUT}/admin-customers-{lang}-{label}.png")
+            d.set_window_size(w, h)
+            d.get(f"{BASE}/s/textile-hub/admin/staff")
+            full_page(d, f"{OUT}/admin-staff-{lang}-{label}.png")
+        finally:
+            d.quit()
 print("screenshots in", OUT)

@@ -169,11 +169,30 @@ pub async fn store_page(req: &HttpRequest, title: &str, data: Value) -> AppResul
 
 /// Renders `template` with `ctx` as an HTML page.
 pub fn render(state: &AppState, template: &str, ctx: &Value) -> AppResult<HttpResponse> {
+    let mut ctx = ctx.clone();
+    localize_errors(state, &mut ctx);
+    let ctx = &ctx;
     let html = state
         .templates
         .render(template, ctx)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template {template}: {e}")))?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+/// Field errors come from the domain in English; pages show them in the page's language.
+fn localize_errors(state: &AppState, ctx: &mut Value) {
+    let lang = ctx["locale"].as_str().unwrap_or("en").to_owned();
+    if let Some(errors) = ctx["data"]["errors"].as_object_mut() {
+        for value in errors.values_mut() {
+            if let Some(text) = value.as_str() {
+                *value = Value::String(state.i18n.message(&lang, text));
+            }
+        }
+    }
+    if let Some(detail) = ctx["data"]["detail"].as_str() {
+        let translated = state.i18n.message(&lang, detail);
+        ctx["data"]["detail"] = Value::String(translated);
+    }
 }
 
 /// Translates a message for the request's locale (for titles and flash messages).

@@ -82,6 +82,7 @@ async fn the_registration_form_keeps_input_and_explains_errors() {
     assert!(r.body.contains("value=\"ИП Олег\"") && r.body.contains("value=\"oleg@page.test\""));
     assert!(r.body.matches("class=\"field-error\"").count() >= 2, "INN and password errors shown");
     assert!(!r.body.contains("value=\"short\""), "passwords are never echoed");
+    assert!(r.body.contains("контрольные цифры ИНН не сходятся"), "errors in the page's language (Russian here)");
 }
 
 #[actix_web::test]
