@@ -6,7 +6,7 @@ use crate::helpers::{unique, Resp, TestApp, TestTenant, TEST_PASSWORD};
 
 /// Valid organisation INNs (checksums correct) for distinct test companies.
 pub const INNS: &[&str] =
-    &["7707083893", "7736207543", "7702070139", "7728168971", "7704217370", "7710140679", "7743013902", "7713076301"];
+    &["7707083893", "7736207543", "7702070139", "7728168971", "7704217370", "7710140679", "7760181590", "7713076301"];
 
 pub fn company(inn: &str) -> Value {
     json!({"name": "ООО «Стройка»", "inn": inn, "kpp": "773601001", "address": "Москва, ул. Ленина, 1", "phone": "+7 495 123-45-67"})

@@ -7,6 +7,7 @@ mod health;
 mod helpers;
 mod identity;
 mod isolation;
+mod matrix;
 mod migrate;
 mod onboarding;
 mod pages;

@@ -1,0 +1,151 @@
+//! T1: the cross-tenant and cross-buyer matrix, generated from the OpenAPI document (which a
+//! unit test keeps equal to the route table). Every protected tenant route is called by
+//! actors who do not belong, with ids taken from the victim tenant's real rows, by path and
+//! by host; none may succeed, leak a marker, or change a row.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::helpers::{unique, TestApp, TEST_PASSWORD};
+use crate::identity::register;
+
+/// Routes anyone may call by design (they authenticate by their own token or create data).
+const PUBLIC: &[&str] = &["/auth/", "/register", "/storefront", "/invitations/"];
+/// Routes that answer about the caller only (an empty list for strangers), checked for leaks.
+const SELF_VIEWS: &[&str] = &["/account/companies"];
+
+#[derive(QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sum: String,
+}
+
+async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String {
+    app.db(move |c| {
+        tradeport::db::in_tenant(c, &schema, |c| {
+            let sql = "SELECT md5(concat_ws('|',
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM companies t),
+                (SELECT string_agg(t::text, ',' ORDER BY company_id, account_id) FROM company_members t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM company_addresses t),
+                (SELECT string_agg(t::text, ',' ORDER BY account_id) FROM staff t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM invitations t),
+                (SELECT string_agg(t::text, ',' ORDER BY key) FROM settings t))) AS sum";
+            Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
+        })
+        .expect("checksum")
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
+    let app = TestApp::spawn().await;
+    let a = app.new_tenant().await;
+    let b = app.new_tenant().await;
+    // Victim: company Y in tenant A, with a marker in its name, an address and a colleague.
+    let marker = unique("MARKER");
+    let (y_email, r) = register(&app, &a, crate::identity::INNS[6]).await;
+    assert_eq!(r.status, 201);
+    let y_id = r.json()["company_id"].as_i64().expect("id");
+    let a_staff = app.login(&a.admin_email, TEST_PASSWORD).await;
+    let y_token = app.login(&y_email, TEST_PASSWORD).await;
+    app.patch_json(
+        &format!("/s/{}/api/v1/admin/customers/{y_id}", a.slug),
+        &json!({"price_group": "vip"}),
+        Some(&a_staff),
+    )
+    .await;
+    let addr = app
+        .post_json(
+            &format!("/s/{}/api/v1/account/addresses", a.slug),
+            &json!({"kind": "delivery", "address": format!("{marker} street")}),
+            Some(&y_token),
+        )
+        .await
+        .json();
+    let addr_id = addr["id"].as_i64().expect("address id");
+    let y_account = r.json()["account_id"].as_i64().expect("account id");
+    let schema = a.tenant.schema.clone();
+    let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
+    app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
+        .await;
+
+    // Actors who do not belong to Y: another buyer of A (company X), a buyer and the owner of B, nobody.
+    let (x_email, _) = register(&app, &a, crate::identity::INNS[7]).await;
+    let x_token = app.login(&x_email, TEST_PASSWORD).await;
+    let (b_buyer_email, _) = register(&app, &b, crate::identity::INNS[6]).await;
+    let b_buyer = app.login(&b_buyer_email, TEST_PASSWORD).await;
+    let b_owner = app.login(&b.admin_email, TEST_PASSWORD).await;
+    let actors: Vec<(&str, Option<String>, Option<i64>)> = vec![
+        ("anonymous", None, None),
+        ("buyer of A, other company", Some(x_token.clone()), None),
+        ("buyer of A naming Y", Some(x_token.clone()), Some(y_id)),
+        ("buyer of B", Some(b_buyer.clone()), None),
+        ("buyer of B naming Y", Some(b_buyer.clone()), Some(y_id)),
+        ("owner of B", Some(b_owner.clone()), None),
+    ];
+
+    let doc: Value = serde_json::from_str(tradeport::web::routes::openapi::DOCUMENT).expect("document");
+    let before = checksum(&app, a.tenant.schema.clone()).await;
+    let (mut tried, mut leaked, mut allowed) = (0, Vec::new(), Vec::new());
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        let Some(rest) = template.strip_prefix("/s/{tenant}/api/v1") else { continue };
+        if PUBLIC.iter().any(|p| rest.starts_with(p)) {
+            continue;
+        }
+        let concrete = rest
+            .replace("{id}", &if rest.contains("addresses") { addr_id } else { y_id }.to_string())
+            .replace("{account_id}", &y_account.to_string());
+        for method in ["get", "post", "patch", "put", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            for (who, token, company) in &actors {
+                for via_host in [false, true] {
+                    // Foreign tenants' actors hit A's paths; A's other buyer hits A's paths too.
+                    let (path, host) = if via_host {
+                        (format!("/api/v1{concrete}"), Some(format!("{}.localhost", a.slug)))
+                    } else {
+                        (format!("/s/{}/api/v1{concrete}", a.slug), None)
+                    };
+                    let m = awc::http::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                    let mut req = app.request(m, &path).insert_header(("Content-Type", "application/json"));
+                    if let Some(h) = &host {
+                        req = req.insert_header(("Host", h.clone()));
+                    }
+                    if let Some(t) = token {
+                        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+                    }
+                    if let Some(c) = company {
+                        req = req.insert_header(("X-Company-Id", c.to_string()));
+                    }
+                    let body = if method == "get" || method == "delete" { None } else { Some("{}".to_string()) };
+                    let r = app.send(req, body).await;
+                    tried += 1;
+                    // Listing one's own (empty or own-company) data is fine; what matters is Y's data.
+                    if r.body.contains(&marker) || r.body.contains("\"vip\"") {
+                        leaked.push(format!("{method} {path} as {who}: {}", r.status));
+                    }
+                    let own_view = method == "get" && (*who == "buyer of A, other company" || (token.is_some() && SELF_VIEWS.contains(&rest)));
+                    if r.status.is_success() && !own_view {
+                        allowed.push(format!("{method} {path} as {who}: {}", r.status));
+                    }
+                }
+            }
+        }
+    }
+    let after = checksum(&app, a.tenant.schema.clone()).await;
+    println!(
+        "{{\"scenario\":\"T1\",\"tried\":{tried},\"leaked\":{},\"allowed\":{},\"rows_changed\":{}}}",
+        leaked.len(),
+        allowed.len(),
+        before != after
+    );
+    assert!(tried > 100, "the matrix is too small: {tried}");
+    assert!(leaked.is_empty(), "foreign data leaked:\n{}", leaked.join("\n"));
+    assert!(allowed.is_empty(), "foreign requests succeeded:\n{}", allowed.join("\n"));
+    assert_eq!(before, after, "tenant A's rows changed");
+    // Y itself still sees its own data (the matrix is not passing because everything fails).
+    let own = app.get(&format!("/s/{}/api/v1/account", a.slug), Some(&y_token)).await;
+    assert!(own.body.contains(&marker));
+}
