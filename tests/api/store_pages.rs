@@ -220,3 +220,28 @@ async fn an_invited_colleague_creates_an_account_from_the_invitation_page() {
     assert!(cab.body.contains("data-status=\"active\""));
     assert!(cab.body.contains("Закупщик") || cab.body.contains("Buyer"));
 }
+
+#[actix_web::test]
+async fn staff_add_a_company_and_its_administrator_joins_from_the_invitation() {
+    let app = TestApp::spawn().await;
+    let t = app.new_tenant_with(|r| r.mode = Some("closed".into())).await;
+    let mut staff = Browser::new(&app);
+    staff.get(&format!("/s/{}/login", t.slug)).await;
+    staff.post(&format!("/s/{}/login", t.slug), &[("email", &t.admin_email), ("password", TEST_PASSWORD)]).await;
+    let list = staff.get(&format!("/s/{}/admin/customers", t.slug)).await;
+    assert!(list.body.contains("/admin/customers/add"));
+    let bad = staff.post(&format!("/s/{}/admin/customers/add", t.slug), &[("company_name", "ООО Тест"), ("inn", "123"), ("kpp", ""), ("admin_email", "x@y.test")]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("ИНН"), "the reason is shown in the page's language: {}", bad.body);
+    let admin = format!("{}@added.test", unique("a"));
+    let r = staff.post(&format!("/s/{}/admin/customers/add", t.slug), &[("company_name", "ООО «Добавленная»"), ("inn", INNS[5]), ("kpp", "773601001"), ("admin_email", &admin)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let link = mail_link(&app, &admin, "/invitations/").await;
+    let path = link.trim_start_matches("http://localhost:8080").to_owned();
+    let mut b = Browser::new(&app);
+    b.get(&path).await;
+    let r = b.post(&format!("{path}/join"), &[("name", "Новый админ"), ("password", "added admin secret")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cab = b.get(&format!("/s/{}/account", t.slug)).await;
+    assert!(cab.body.contains("data-status=\"active\"") && cab.body.contains("Добавленная"), "active at once on a closed portal");
+}

@@ -207,16 +207,11 @@ pub struct InviteCompanyBody {
 }
 
 /// Staff add a company directly (closed portals) and invite its administrator.
-async fn invite_company(
-    state: web::Data<AppState>,
-    s: StaffCtx,
-    body: web::Json<InviteCompanyBody>,
-) -> AppResult<HttpResponse> {
+pub async fn add_company(state: &AppState, s: &StaffCtx, body: InviteCompanyBody) -> AppResult<Company> {
     s.require(MANAGE_CUSTOMERS)?;
     let keys = [format!("account:{}", s.user.account.id)];
     state.limits.check(&state.limits.invite, &keys).await?;
     state.limits.hit(&state.limits.invite, &keys).await;
-    let body = body.into_inner();
     let mut errors = crate::error::FieldErrors::new();
     body.company.validate(&mut errors);
     if let Err(e) = crate::identity::accounts::normalize_email(&body.admin_email) {
@@ -225,7 +220,7 @@ async fn invite_company(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let (actor, tenant, store) = (s.user.account.id, s.tenant.tenant.clone(), store_base(&state, &s.tenant));
+    let (actor, tenant, store) = (s.user.account.id, s.tenant.tenant.clone(), store_base(state, &s.tenant));
     let company = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let company = companies::create(c, &body.company, "active")?;
         let token = invitations::create(
@@ -256,6 +251,15 @@ async fn invite_company(
         Ok(company)
     })
     .await?;
+    Ok(company)
+}
+
+async fn invite_company(
+    state: web::Data<AppState>,
+    s: StaffCtx,
+    body: web::Json<InviteCompanyBody>,
+) -> AppResult<HttpResponse> {
+    let company = add_company(&state, &s, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(customer_json(&company)))
 }
 

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::account_api::{AccountPath, IdPath};
 use super::admin_api::{
-    customer_json, decide, invite_staff_member, list_customers, patch_customer, update_staff, CustomerQuery,
-    StaffInviteBody, StaffPatch,
+    add_company as add_company_for, customer_json, decide, invite_staff_member, list_customers, patch_customer,
+    update_staff, CustomerQuery, InviteCompanyBody, StaffInviteBody, StaffPatch,
 };
 use crate::app::AppState;
 use crate::db::with_tenant;
@@ -23,6 +23,7 @@ use crate::web::tenant::TenantCtx;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin").route(web::get().to(home)))
         .service(web::resource("/admin/customers").route(web::get().to(customers)))
+        .service(web::resource("/admin/customers/add").route(web::post().to(add_company)))
         .service(
             web::resource("/admin/customers/{id}")
                 .route(web::get().to(customer))
@@ -308,6 +309,48 @@ async fn update_member(
         Ok(_) => Ok(see_other(&t.link("/admin/staff"))),
         Err(AppError::Conflict { message, .. }) | Err(AppError::Forbidden(message)) => {
             staff_view(&state, &req, &s, FieldErrors::from([("staff".to_string(), message)]), 409).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AddCompanyForm {
+    #[serde(default)]
+    company_name: String,
+    #[serde(default)]
+    inn: String,
+    #[serde(default)]
+    kpp: String,
+    #[serde(default)]
+    admin_email: String,
+}
+
+/// A company added by staff (closed portals): active at once, its administrator invited.
+async fn add_company(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+    form: web::Form<AddCompanyForm>,
+) -> AppResult<HttpResponse> {
+    let s = staff_or_return!(req, t, user, "/admin/customers");
+    let f = form.into_inner();
+    let body = InviteCompanyBody {
+        company: crate::identity::companies::CompanyInput {
+            name: f.company_name,
+            inn: f.inn.trim().to_owned(),
+            kpp: Some(f.kpp.trim().to_owned()).filter(|k| !k.is_empty()),
+            ..Default::default()
+        },
+        admin_email: f.admin_email,
+    };
+    match add_company_for(&state, &s, body).await {
+        Ok(company) => Ok(see_other(&t.link(&format!("/admin/customers/{}?saved=1", company.id)))),
+        Err(AppError::Validation(errors)) => {
+            let msg: Vec<String> =
+                errors.values().map(|m| state.i18n.message(&crate::web::render::locale(&req, Some(&t)), m)).collect();
+            Err(AppError::BadRequest(msg.join("; ")))
         }
         Err(e) => Err(e),
     }

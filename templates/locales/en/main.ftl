@@ -234,3 +234,7 @@ staff-role-manager = Manager
 staff-role-warehouse = Warehouse
 staff-role-accountant = Accountant
 staff-role-content-editor = Content editor
+customers-add = Add a company
+customers-add-hint = The company is active at once; its administrator gets an invitation by e-mail.
+customers-admin-email = Administrator's e-mail
+customers-add-submit = Add and invite

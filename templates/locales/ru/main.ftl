@@ -234,3 +234,7 @@ staff-role-manager = Менеджер
 staff-role-warehouse = Склад
 staff-role-accountant = Бухгалтер
 staff-role-content-editor = Контент-редактор
+customers-add = Добавить компанию
+customers-add-hint = Компания сразу активна; её администратор получит приглашение по e-mail.
+customers-admin-email = E-mail администратора
+customers-add-submit = Добавить и пригласить
