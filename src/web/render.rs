@@ -195,6 +195,15 @@ fn localize_errors(state: &AppState, ctx: &mut Value) {
     }
 }
 
+/// [`render`] with another status (422 for a form with errors, 401 for a failed sign-in…).
+pub fn render_status(state: &AppState, template: &str, ctx: &Value, status: u16) -> AppResult<HttpResponse> {
+    let mut res = render(state, template, ctx)?;
+    if let Ok(code) = actix_web::http::StatusCode::from_u16(status) {
+        *res.status_mut() = code;
+    }
+    Ok(res)
+}
+
 /// Translates a message for the request's locale (for titles and flash messages).
 pub fn tr(state: &AppState, req: &HttpRequest, key: &str) -> String {
     let tenant = req.extensions().get::<TenantCtx>().cloned();

@@ -7,13 +7,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::account_api::{account_view, invite_colleague, store_base, AccountPath, IdPath, InviteBody};
+use super::see_other;
 use crate::app::AppState;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::identity::companies;
 use crate::identity::registration::{send_confirmation, Links};
 use crate::web::auth::MaybeUser;
-use crate::web::render::{render, store_page, tr};
+use crate::web::render::{render, render_status, store_page, tr};
 use crate::web::roles::{BuyerCtx, COMPANY_COOKIE};
 use crate::web::tenant::TenantCtx;
 
@@ -26,10 +27,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/account/users").route(web::get().to(users)))
         .service(web::resource("/account/users/invite").route(web::post().to(invite)))
         .service(web::resource("/account/users/{account_id}").route(web::post().to(update_user)));
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
 }
 
 /// The buyer, or the page to go to instead (sign in, or register a company).
@@ -173,11 +170,7 @@ async fn users_page(
         .collect();
     let data = json!({"company": b.company.name, "members": rows, "roles": roles, "errors": errors, "invited": req.query_string().contains("invited=1")});
     let ctx = store_page(req, &tr(state, req, "users-title"), data).await?;
-    let mut res = render(state, "storefront/account_users", &ctx)?;
-    if let Ok(code) = actix_web::http::StatusCode::from_u16(status) {
-        *res.status_mut() = code;
-    }
-    Ok(res)
+    render_status(state, "storefront/account_users", &ctx, status)
 }
 
 async fn users(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, user: MaybeUser) -> AppResult<HttpResponse> {

@@ -9,6 +9,7 @@ use super::admin_api::{
     add_company as add_company_for, customer_json, decide, invite_staff_member, list_customers, patch_customer,
     update_staff, CustomerQuery, InviteCompanyBody, StaffInviteBody, StaffPatch,
 };
+use super::see_other;
 use crate::app::AppState;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -16,7 +17,7 @@ use crate::identity::companies;
 use crate::identity::customers::{CustomerPatch, STATUSES};
 use crate::identity::staff::{self, StaffRole, MANAGE_CUSTOMERS, MANAGE_STAFF};
 use crate::web::auth::MaybeUser;
-use crate::web::render::{render, store_page, tr};
+use crate::web::render::{render, render_status, store_page, tr};
 use crate::web::roles::{staff_role, StaffCtx};
 use crate::web::tenant::TenantCtx;
 
@@ -34,10 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/staff").route(web::get().to(staff_page)))
         .service(web::resource("/admin/staff/invite").route(web::post().to(invite)))
         .service(web::resource("/admin/staff/{account_id}").route(web::post().to(update_member)));
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
 }
 
 /// The staff member, or a redirect to sign in; signed-in non-staff get 403.
@@ -134,11 +131,7 @@ async fn customer_page(
     data["can_manage"] = json!(MANAGE_CUSTOMERS.contains(&s.role));
     data["saved"] = json!(req.query_string().contains("saved=1"));
     let ctx = store_page(req, &company.name, data).await?;
-    let mut res = render(state, "admin/customer", &ctx)?;
-    if let Ok(code) = actix_web::http::StatusCode::from_u16(status) {
-        *res.status_mut() = code;
-    }
-    Ok(res)
+    render_status(state, "admin/customer", &ctx, status)
 }
 
 async fn customer(
@@ -248,11 +241,7 @@ async fn staff_view(
     let data =
         json!({"staff": rows, "roles": roles, "errors": errors, "invited": req.query_string().contains("invited=1")});
     let ctx = store_page(req, &tr(state, req, "staff-title"), data).await?;
-    let mut res = render(state, "admin/staff", &ctx)?;
-    if let Ok(code) = actix_web::http::StatusCode::from_u16(status) {
-        *res.status_mut() = code;
-    }
-    Ok(res)
+    render_status(state, "admin/staff", &ctx, status)
 }
 
 async fn staff_page(

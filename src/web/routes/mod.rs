@@ -40,6 +40,11 @@ pub fn platform_routes(cfg: &mut web::ServiceConfig) {
         .configure(store_pages::reset_routes);
 }
 
+/// 303 to `location` (after a form post).
+pub fn see_other(location: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
+}
+
 /// A relative, same-site path to return to after an action; anything else becomes `fallback`.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {

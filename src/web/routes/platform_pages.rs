@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::see_other;
 use crate::app::AppState;
 use crate::db::with_platform;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -16,7 +17,7 @@ use crate::platform::mail;
 use crate::platform::onboarding::{self, OnboardContext, OnboardRequest};
 use crate::platform::tenants::{self, Branding, PortalMode, TenantPatch, TenantStatus, SUPPORTED_LOCALES};
 use crate::web::auth::{refresh_cookie, session_cookie, AuthUser, MaybeUser};
-use crate::web::render::{page, render, tr};
+use crate::web::render::{page, render, render_status, tr};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/platform").route(web::get().to(console)))
@@ -33,10 +34,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/platform/tenants/{slug}/logo/remove").route(web::post().to(logo_remove)))
         .service(web::resource("/platform/tenants/{slug}/domains/{action}").route(web::post().to(domain_action)))
         .service(web::resource("/platform/mail").route(web::get().to(outbox)));
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
 }
 
 /// The operator, or a redirect to the sign-in page.
@@ -95,9 +92,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
     };
     let msg = tr(&state, &req, error_key);
     let ctx = page(&req, &tr(&state, &req, "platform-login-title"), json!({"email": form.email, "error": msg}));
-    let mut res = render(&state, "platform/login", &ctx)?;
-    *res.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
-    Ok(res)
+    render_status(&state, "platform/login", &ctx, 401)
 }
 
 async fn logout(state: web::Data<AppState>, req: HttpRequest, user: MaybeUser) -> AppResult<HttpResponse> {
@@ -288,9 +283,7 @@ async fn create(
     };
     let rows = feature_rows(|f| form.rest.contains_key(&format!("f_{}", f.as_str())), &req, &state);
     let ctx = page(&req, &tr(&state, &req, "platform-new-title"), form_view(&state, &req, &form, &errors, rows));
-    let mut res = render(&state, "platform/tenant_new", &ctx)?;
-    *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(res)
+    render_status(&state, "platform/tenant_new", &ctx, 422)
 }
 
 /// The edit page of a tenant: the settings form (`form` keeps what was typed after an
@@ -334,11 +327,7 @@ async fn edit_page(
     data["saved"] = json!(!failed && q.contains("saved=1"));
     data["created"] = json!(!failed && q.contains("created=1"));
     let ctx = page(req, &t.name, data);
-    let mut res = render(state, "platform/tenant_edit", &ctx)?;
-    if failed {
-        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    render_status(state, "platform/tenant_edit", &ctx, if failed { 422 } else { 200 })
 }
 
 async fn edit_form(

@@ -9,6 +9,7 @@ use super::account_api::{accept, do_register, TokenPath};
 use super::auth_api::{
     check_login, confirm, confirm_reset, end_session, request_reset, signed_out_redirect, start_session,
 };
+use super::see_other;
 use crate::app::AppState;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -16,7 +17,7 @@ use crate::identity::companies::CompanyInput;
 use crate::identity::invitations;
 use crate::identity::registration::RegisterRequest;
 use crate::web::auth::{refresh_cookie, session_cookie, MaybeUser};
-use crate::web::render::{render, store_page, tr};
+use crate::web::render::{render_status, store_page, tr};
 use crate::web::tenant::TenantCtx;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,10 +43,6 @@ pub fn reset_routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
-}
-
 fn base(req: &HttpRequest) -> String {
     req.extensions().get::<TenantCtx>().map(|t| t.base.clone()).unwrap_or_default()
 }
@@ -59,11 +56,7 @@ async fn show(
     status: u16,
 ) -> AppResult<HttpResponse> {
     let ctx = store_page(req, &tr(state, req, title_key), data).await?;
-    let mut res = render(state, template, &ctx)?;
-    if let Ok(code) = actix_web::http::StatusCode::from_u16(status) {
-        *res.status_mut() = code;
-    }
-    Ok(res)
+    render_status(state, template, &ctx, status)
 }
 
 /// Signs in: sets the access and refresh cookies and redirects.
