@@ -126,7 +126,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                     if r.body.contains(&marker) || r.body.contains("\"vip\"") {
                         leaked.push(format!("{method} {path} as {who}: {}", r.status));
                     }
-                    let own_view = method == "get" && (*who == "buyer of A, other company" || (token.is_some() && SELF_VIEWS.contains(&rest)));
+                    let own_view = method == "get"
+                        && (*who == "buyer of A, other company" || (token.is_some() && SELF_VIEWS.contains(&rest)));
                     if r.status.is_success() && !own_view {
                         allowed.push(format!("{method} {path} as {who}: {}", r.status));
                     }

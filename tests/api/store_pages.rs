@@ -230,11 +230,21 @@ async fn staff_add_a_company_and_its_administrator_joins_from_the_invitation() {
     staff.post(&format!("/s/{}/login", t.slug), &[("email", &t.admin_email), ("password", TEST_PASSWORD)]).await;
     let list = staff.get(&format!("/s/{}/admin/customers", t.slug)).await;
     assert!(list.body.contains("/admin/customers/add"));
-    let bad = staff.post(&format!("/s/{}/admin/customers/add", t.slug), &[("company_name", "ООО Тест"), ("inn", "123"), ("kpp", ""), ("admin_email", "x@y.test")]).await;
+    let bad = staff
+        .post(
+            &format!("/s/{}/admin/customers/add", t.slug),
+            &[("company_name", "ООО Тест"), ("inn", "123"), ("kpp", ""), ("admin_email", "x@y.test")],
+        )
+        .await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("ИНН"), "the reason is shown in the page's language: {}", bad.body);
     let admin = format!("{}@added.test", unique("a"));
-    let r = staff.post(&format!("/s/{}/admin/customers/add", t.slug), &[("company_name", "ООО «Добавленная»"), ("inn", INNS[5]), ("kpp", "773601001"), ("admin_email", &admin)]).await;
+    let r = staff
+        .post(
+            &format!("/s/{}/admin/customers/add", t.slug),
+            &[("company_name", "ООО «Добавленная»"), ("inn", INNS[5]), ("kpp", "773601001"), ("admin_email", &admin)],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let link = mail_link(&app, &admin, "/invitations/").await;
     let path = link.trim_start_matches("http://localhost:8080").to_owned();
@@ -243,5 +253,8 @@ async fn staff_add_a_company_and_its_administrator_joins_from_the_invitation() {
     let r = b.post(&format!("{path}/join"), &[("name", "Новый админ"), ("password", "added admin secret")]).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let cab = b.get(&format!("/s/{}/account", t.slug)).await;
-    assert!(cab.body.contains("data-status=\"active\"") && cab.body.contains("Добавленная"), "active at once on a closed portal");
+    assert!(
+        cab.body.contains("data-status=\"active\"") && cab.body.contains("Добавленная"),
+        "active at once on a closed portal"
+    );
 }
