@@ -1,6 +1,7 @@
 //! One integration-test binary (links once). Each module is a set of user stories.
 
 mod auth;
+mod browser;
 mod cli;
 mod csrf;
 mod health;
@@ -11,6 +12,7 @@ mod matrix;
 mod migrate;
 mod onboarding;
 mod pages;
-mod store_pages;
 mod platform_api;
+mod store_pages;
 mod tenancy;
+mod webdriver;

@@ -47,10 +47,17 @@ pub fn see_other(location: &str) -> actix_web::HttpResponse {
 
 /// A relative, same-site path to return to after an action; anything else becomes `fallback`.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
+    // Only plain same-site paths: no scheme, no authority ("//", "/\\"), no whitespace or
+    // control characters (browsers strip tabs and newlines, turning "/\t/host" into "//host").
+    let plain = |n: &str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.contains("://")
+            && n.chars().all(|c| c.is_ascii_graphic())
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => {
-            n.to_owned()
-        }
+        Some(n) if plain(n) => n.to_owned(),
         _ => fallback.to_owned(),
     }
 }
@@ -62,7 +69,15 @@ mod tests {
     #[test]
     fn next_links_stay_on_site() {
         assert_eq!(safe_next(Some("/s/acme/"), "/"), "/s/acme/");
-        for bad in ["//evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)"] {
+        for bad in [
+            "//evil.com",
+            "https://evil.com",
+            "/\\evil.com",
+            "javascript:alert(1)",
+            "/\t/evil.com",
+            "/\n/evil.com",
+            "/ /x",
+        ] {
             assert_eq!(safe_next(Some(bad), "/"), "/", "{bad}");
         }
     }

@@ -238,3 +238,4 @@ customers-add = Add a company
 customers-add-hint = The company is active at once; its administrator gets an invitation by e-mail.
 customers-admin-email = Administrator's e-mail
 customers-add-submit = Add and invite
+customers-manager = Assigned manager

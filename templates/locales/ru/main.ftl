@@ -238,3 +238,4 @@ customers-add = Добавить компанию
 customers-add-hint = Компания сразу активна; её администратор получит приглашение по e-mail.
 customers-admin-email = E-mail администратора
 customers-add-submit = Добавить и пригласить
+customers-manager = Ответственный менеджер
