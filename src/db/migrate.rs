@@ -109,6 +109,10 @@ pub fn migrate_tenant(conn: &mut PgConnection, schema: &TenantSchema) -> AppResu
 /// The body of [`migrate_tenant`], for callers already inside the tenant's transaction
 /// (onboarding creates the schema and migrates it in one transaction).
 pub fn apply_tenant_migrations(conn: &mut PgConnection, schema: &TenantSchema) -> AppResult<usize> {
+    // DDL that references `public.accounts` takes a lock that concurrent onboardings queue
+    // for: wait for it rather than fail at the request lock timeout.
+    diesel::sql_query("SELECT set_config('lock_timeout', '60s', true), set_config('statement_timeout', '0', true)")
+        .execute(conn)?;
     let table = format!("{}.tenant_migrations", schema.quoted());
     let exists = diesel::sql_query("SELECT to_regclass($1) IS NOT NULL AS exists")
         .bind::<Text, _>(&table)

@@ -105,6 +105,21 @@ where
     .await
 }
 
+/// One read of platform tables without an explicit transaction (a single statement is its
+/// own transaction): saves the BEGIN/COMMIT round trips on the per-request session check.
+pub async fn read_platform<T, F>(pool: &PgPool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    run_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+}
+
 /// Creates the schema of a new tenant (inside the caller's transaction).
 pub fn create_schema(conn: &mut PgConnection, schema: &TenantSchema) -> AppResult<()> {
     conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted())).map_err(|e| match e {

@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::app::AppState;
-use crate::db::with_platform;
+use crate::db::read_platform;
 use crate::error::AppError;
 use crate::identity::accounts::Account;
 use crate::identity::sessions::{self, Claims};
@@ -66,7 +66,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
             Err(_) => None,
             Ok(claims) => {
                 let c = claims.clone();
-                match with_platform(&state.pool, move |conn| sessions::load_session(conn, &c)).await {
+                match read_platform(&state.pool, move |conn| sessions::load_session(conn, &c)).await {
                     Ok(account) => Some(AuthUser { account, claims }),
                     Err(AppError::Unauthorized) => None,
                     Err(e) => return Err(e),
