@@ -34,7 +34,11 @@ macro_rules! migration {
 /// Every migration of `public`, in order. A test checks this list against the folder.
 pub const PLATFORM: &[Migration] = &[migration!("platform", "0001_platform"), migration!("platform", "0002_identity")];
 /// Every migration of a tenant schema, in order.
-pub const TENANT: &[Migration] = &[migration!("tenant", "0001_tenant_base"), migration!("tenant", "0002_customers")];
+pub const TENANT: &[Migration] = &[
+    migration!("tenant", "0001_tenant_base"),
+    migration!("tenant", "0002_customers"),
+    migration!("tenant", "0003_no_account_fks"),
+];
 
 /// Key of the advisory lock that makes `migrate` single-runner.
 const MIGRATE_LOCK: i64 = 0x7472_6164_6570;

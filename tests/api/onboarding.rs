@@ -127,3 +127,23 @@ async fn a_manifest_onboards_with_branding_logo_flags_and_settings() {
         .await;
     assert_eq!(inn, "7707083893");
 }
+
+#[actix_web::test]
+async fn tenant_schemas_hold_no_foreign_keys_into_public() {
+    let app = TestApp::spawn().await;
+    let t = app.new_tenant().await;
+    let schema = t.tenant.schema.as_str().to_owned();
+    let n = app
+        .db(move |c| {
+            count(
+                c,
+                "SELECT count(*) AS n FROM pg_constraint k
+                   JOIN pg_class src ON src.oid = k.conrelid JOIN pg_namespace sn ON sn.oid = src.relnamespace
+                   JOIN pg_class dst ON dst.oid = k.confrelid JOIN pg_namespace dn ON dn.oid = dst.relnamespace
+                  WHERE k.contype = 'f' AND sn.nspname = $1 AND dn.nspname = 'public'",
+                &schema,
+            )
+        })
+        .await;
+    assert_eq!(n, 0, "a key into public puts a trigger per tenant on the public table (docs/BENCHMARKS.md)");
+}

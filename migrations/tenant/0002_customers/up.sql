@@ -16,9 +16,9 @@ CREATE TABLE companies (
     price_group        text CHECK (price_group ~ '^[a-z0-9_-]{1,40}$'),
     credit_limit       numeric(15, 2) NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),
     discount_percent   numeric(5, 2) NOT NULL DEFAULT 0 CHECK (discount_percent BETWEEN 0 AND 100),
-    manager_account_id bigint REFERENCES public.accounts (id) ON DELETE SET NULL,
+    manager_account_id bigint,
     decided_at         timestamptz,
-    decided_by         bigint REFERENCES public.accounts (id) ON DELETE SET NULL,
+    decided_by         bigint,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now()
 );
@@ -27,7 +27,7 @@ CREATE INDEX companies_status_idx ON companies (status, created_at DESC);
 
 CREATE TABLE company_members (
     company_id bigint NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
-    account_id bigint NOT NULL REFERENCES public.accounts (id) ON DELETE CASCADE,
+    account_id bigint NOT NULL,
     role       text NOT NULL CHECK (role IN ('admin', 'buyer', 'accountant', 'viewer')),
     status     text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -52,10 +52,10 @@ CREATE TABLE invitations (
     role        text NOT NULL,
     company_id  bigint REFERENCES companies (id) ON DELETE CASCADE,
     token_hash  text NOT NULL UNIQUE,
-    invited_by  bigint REFERENCES public.accounts (id) ON DELETE SET NULL,
+    invited_by  bigint,
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL,
     accepted_at timestamptz,
-    accepted_by bigint REFERENCES public.accounts (id) ON DELETE SET NULL,
+    accepted_by bigint,
     CHECK ((kind = 'member') = (company_id IS NOT NULL))
 );
