@@ -301,9 +301,11 @@ struct Exists {
     exists: bool,
 }
 
-/// Mirrors `db::migrate::apply_tenant_migrations` statement for statement, with `extra`
-/// appended to the embedded `TENANT` list.
+/// Mirrors `db::migrate::apply_tenant_migrations` statement for statement (keep it in step
+/// when that function changes), with `extra` appended to the embedded `TENANT` list.
 fn apply_with_extra(conn: &mut PgConnection, schema: &TenantSchema, extra: &[ExtraMigration]) -> AppResult<usize> {
+    diesel::sql_query("SELECT set_config('lock_timeout', '60s', true), set_config('statement_timeout', '0', true)")
+        .execute(conn)?;
     let table = format!("{}.tenant_migrations", schema.quoted());
     let exists = diesel::sql_query("SELECT to_regclass($1) IS NOT NULL AS exists")
         .bind::<Text, _>(&table)
@@ -497,9 +499,20 @@ fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
 // ---------------------------------------------------------------------------------------
 // bench pool-memory
 
-/// A tenant-scoped read that touches every table of today's tenant schema.
-const TENANT_READ: &str = "SELECT (SELECT count(*) FROM staff) + (SELECT count(*) FROM settings) \
-     + (SELECT count(*) FROM tenant_migrations) AS n";
+/// A tenant-scoped read that touches every table of the tenant schema (as the ceilings'
+/// relcache_mem.sh does), built from the tables of the first tenant.
+fn tenant_read(conn: &mut PgConnection, schema: &TenantSchema) -> anyhow::Result<String> {
+    let tables: Vec<Name> =
+        diesel::sql_query("SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY tablename")
+            .bind::<Text, _>(schema.as_str())
+            .load(conn)?;
+    if tables.is_empty() {
+        bail!("tenant schema {schema} has no tables");
+    }
+    let parts: Vec<String> =
+        tables.iter().map(|t| format!("(SELECT count(*) FROM \"{}\")", t.name.replace('"', "\"\""))).collect();
+    Ok(format!("SELECT {} AS n", parts.join(" + ")))
+}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -519,15 +532,18 @@ fn pool_memory(
     if let Some(ws) = working_set {
         s.database.tenant_working_set = ws.max(1);
     }
-    let schemas = tenant_schemas(&mut connect(&url)?, tenant_count)?;
-    if schemas.is_empty() {
+    let mut conn = connect(&url)?;
+    let schemas = tenant_schemas(&mut conn, tenant_count)?;
+    let Some(first) = schemas.first() else {
         bail!("the bench database has no tenants; run `tradeport bench tenants` first");
-    }
+    };
+    let read = tenant_read(&mut conn, first)?;
+    drop(conn);
     let pool = build_pool(&s.database, None);
     let concurrency = concurrency.unwrap_or(s.database.pool_max_size as usize).max(1);
     let started = Instant::now();
     let (done, errors, latencies) =
-        actix_web::rt::System::new().block_on(drive(pool.clone(), schemas.clone(), requests, concurrency));
+        actix_web::rt::System::new().block_on(drive(pool.clone(), schemas.clone(), read, requests, concurrency));
     let seconds = started.elapsed().as_secs_f64();
     if errors > 0 {
         eprintln!("bench: {errors} request(s) failed");
@@ -555,27 +571,31 @@ fn pool_memory(
     Ok(())
 }
 
-/// `requests` reads on uniformly random tenants, `concurrency` at a time, each through
+/// `requests` reads (`read`) on uniformly random tenants, `concurrency` at a time, each through
 /// `with_tenant` (pool checkout, note the tenant, tenant transaction, return).
 async fn drive(
     pool: PgPool,
     schemas: Vec<TenantSchema>,
+    read: String,
     requests: usize,
     concurrency: usize,
 ) -> (usize, usize, Vec<f64>) {
     let next = std::sync::Arc::new(AtomicUsize::new(0));
     let schemas = std::sync::Arc::new(schemas);
+    let read = std::sync::Arc::new(read);
     let mut handles = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
-        let (pool, schemas, next) = (pool.clone(), schemas.clone(), next.clone());
+        let (pool, schemas, next, read) = (pool.clone(), schemas.clone(), next.clone(), read.clone());
         handles.push(actix_web::rt::spawn(async move {
             let (mut ok, mut err, mut lat) = (0usize, 0usize, Vec::new());
             while next.fetch_add(1, Ordering::Relaxed) < requests {
                 let i = rand::thread_rng().gen_range(0..schemas.len());
                 let t = Instant::now();
-                let r =
-                    with_tenant(&pool, &schemas[i], |c| Ok(diesel::sql_query(TENANT_READ).get_result::<Count>(c)?.n))
-                        .await;
+                let sql = read.clone();
+                let r = with_tenant(&pool, &schemas[i], move |c| {
+                    Ok(diesel::sql_query(sql.as_str()).get_result::<Count>(c)?.n)
+                })
+                .await;
                 lat.push(ms(t.elapsed()));
                 match r {
                     Ok(_) => ok += 1,
