@@ -1,7 +1,7 @@
 //! The connection pool and the one way to run database work from async code.
 //!
 //! Pooled connections are wrapped in [`PgConn`], which remembers the tenants it has
-//! served; once it has served more than `tenant_working_set` distinct tenants the pool
+//! served; once it has served `tenant_working_set` distinct tenants the pool
 //! drops it (r2d2 asks `has_broken` on every return), which bounds the catalog cache a
 //! backend accumulates across schemas (DESIGN.md, "Connections stay tenant-affine").
 
