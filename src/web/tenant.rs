@@ -69,10 +69,20 @@ impl TenantCache {
         entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, t)| t.clone())
     }
 
+    /// Stores a lookup. When full, expired entries go first; a flood of unknown names then
+    /// stops being remembered instead of evicting the stores that exist.
     fn put(&self, key: String, value: Option<Arc<Tenant>>) {
+        const MAX: usize = 10_000;
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= 10_000 {
-                entries.clear();
+            if entries.len() >= MAX {
+                let ttl = self.ttl;
+                entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            if entries.len() >= MAX {
+                if value.is_none() {
+                    return;
+                }
+                entries.retain(|_, (_, t)| t.is_some());
             }
             entries.insert(key, (Instant::now(), value));
         }
@@ -174,4 +184,20 @@ pub async fn resolve(
 /// Guard for the root-mounted tenant routes: the host resolved to a tenant.
 pub fn resolved_by_host(ctx: &GuardContext<'_>) -> bool {
     ctx.req_data().get::<TenantCtx>().is_some_and(|t| t.via == Via::Host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_never_evict_known_stores() {
+        let cache = TenantCache::new(Duration::from_secs(60));
+        for i in 0..10_000 {
+            cache.put(format!("slug:unknown-{i}"), None);
+        }
+        cache.put("slug:unknown-extra".into(), None);
+        assert!(cache.get("slug:unknown-extra").is_none(), "a full cache stops remembering misses");
+        assert!(cache.get("slug:unknown-1").is_some(), "and keeps what it had");
+    }
 }
