@@ -6,7 +6,7 @@
 //! progress goes to stderr. The shell drivers in `bench/` run the raw/ceiling side
 //! (psql, wrk, pg_dump) and compute the ratios.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -289,48 +289,11 @@ struct ExtraMigration {
     up: String,
 }
 
-#[derive(QueryableByName)]
-struct Version {
-    #[diesel(sql_type = Text)]
-    version: String,
-}
-
-#[derive(QueryableByName)]
-struct Exists {
-    #[diesel(sql_type = Bool)]
-    exists: bool,
-}
-
-/// Mirrors `db::migrate::apply_tenant_migrations` statement for statement (keep it in step
-/// when that function changes), with `extra` appended to the embedded `TENANT` list.
+/// The embedded `TENANT` list with `extra` appended, through the real runner.
 fn apply_with_extra(conn: &mut PgConnection, schema: &TenantSchema, extra: &[ExtraMigration]) -> AppResult<usize> {
-    diesel::sql_query("SELECT set_config('lock_timeout', '60s', true), set_config('statement_timeout', '0', true)")
-        .execute(conn)?;
-    let table = format!("{}.tenant_migrations", schema.quoted());
-    let exists = diesel::sql_query("SELECT to_regclass($1) IS NOT NULL AS exists")
-        .bind::<Text, _>(&table)
-        .get_result::<Exists>(conn)?
-        .exists;
-    if !exists {
-        conn.batch_execute(&format!(
-            "CREATE TABLE {table} (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        ))?;
-    }
-    let applied: HashSet<String> = diesel::sql_query(format!("SELECT version FROM {table}"))
-        .load::<Version>(conn)?
-        .into_iter()
-        .map(|v| v.version)
-        .collect();
-    let all = TENANT.iter().map(|m| (m.version, m.up)).chain(extra.iter().map(|m| (m.version.as_str(), m.up.as_str())));
-    let mut count = 0;
-    for (version, up) in all.filter(|(v, _)| !applied.contains(*v)) {
-        conn.batch_execute(up)?;
-        diesel::sql_query(format!("INSERT INTO {table} (version) VALUES ($1)"))
-            .bind::<Text, _>(version)
-            .execute(conn)?;
-        count += 1;
-    }
-    Ok(count)
+    let steps =
+        TENANT.iter().map(|m| (m.version, m.up)).chain(extra.iter().map(|m| (m.version.as_str(), m.up.as_str())));
+    crate::db::migrate::apply_list(conn, schema, steps)
 }
 
 fn migrate_additive(settings: &Settings, name: &str, workers: Option<usize>, tag: &str) -> anyhow::Result<()> {

@@ -113,6 +113,16 @@ pub fn migrate_tenant(conn: &mut PgConnection, schema: &TenantSchema) -> AppResu
 /// The body of [`migrate_tenant`], for callers already inside the tenant's transaction
 /// (onboarding creates the schema and migrates it in one transaction).
 pub fn apply_tenant_migrations(conn: &mut PgConnection, schema: &TenantSchema) -> AppResult<usize> {
+    apply_list(conn, schema, TENANT.iter().map(|m| (m.version, m.up)))
+}
+
+/// Applies the `(version, up SQL)` steps a tenant schema has not recorded yet, in order.
+/// `tradeport bench migrate-additive` passes the embedded list plus bench-only steps.
+pub fn apply_list<'a>(
+    conn: &mut PgConnection,
+    schema: &TenantSchema,
+    steps: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> AppResult<usize> {
     // DDL that references `public.accounts` takes a lock that concurrent onboardings queue
     // for: wait for it rather than fail at the request lock timeout.
     diesel::sql_query("SELECT set_config('lock_timeout', '60s', true), set_config('statement_timeout', '0', true)")
@@ -133,10 +143,10 @@ pub fn apply_tenant_migrations(conn: &mut PgConnection, schema: &TenantSchema) -
         .map(|v| v.version)
         .collect();
     let mut count = 0;
-    for m in TENANT.iter().filter(|m| !applied.contains(m.version)) {
-        conn.batch_execute(m.up)?;
+    for (version, up) in steps.into_iter().filter(|(v, _)| !applied.contains(*v)) {
+        conn.batch_execute(up)?;
         diesel::sql_query(format!("INSERT INTO {table} (version) VALUES ($1)"))
-            .bind::<Text, _>(m.version)
+            .bind::<Text, _>(version)
             .execute(conn)?;
         count += 1;
     }
