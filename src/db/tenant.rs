@@ -97,12 +97,7 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    run_blocking(move || {
-        let mut conn = pool.get()?;
-        conn.transaction(f)
-    })
-    .await
+    read_platform(pool, move |conn| conn.transaction(f)).await
 }
 
 /// One read of platform tables without an explicit transaction (a single statement is its
