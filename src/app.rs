@@ -17,6 +17,7 @@ use crate::db::{build_pool, PgPool};
 use crate::i18n::I18n;
 use crate::identity::rate_limit::Limits;
 use crate::identity::sessions::JwtKeys;
+use crate::search::Engine;
 use crate::web;
 use crate::web::metrics::Metrics;
 use crate::web::tenant::TenantCache;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub limits: Limits,
     pub tenants: TenantCache,
     pub metrics: Metrics,
+    pub search: Engine,
+    pub media: crate::catalog::media::Media,
 }
 
 impl AppState {
@@ -40,7 +43,18 @@ impl AppState {
         let i18n = Arc::new(I18n::load(&templates_dir.join("locales"))?);
         let templates = web::render::build_templates(&templates_dir, i18n.clone(), settings.profile == "dev")?;
         let auth = &settings.auth;
+        let search = match settings.meili.url.as_ref() {
+            Some(url) => Engine::Meili(crate::search::meili::MeiliEngine::new(
+                url.expose_secret(),
+                settings.meili.key.as_ref().map(|k| k.expose_secret().to_owned()),
+                pool.clone(),
+            )?),
+            None => Engine::Pg(crate::search::pg::PgEngine::new(pool.clone())),
+        };
+        let media = crate::catalog::media::Media::local(&resource_path(&settings.server.media_dir))?;
         Ok(AppState {
+            search,
+            media,
             jwt: JwtKeys::new(auth),
             limits: Limits::new(
                 auth.login_attempts,

@@ -38,6 +38,8 @@ pub struct ServerSettings {
     pub scheme: String,
     pub workers: usize,
     pub templates_dir: PathBuf,
+    /// Where uploaded product images and files are kept (object_store, local filesystem).
+    pub media_dir: PathBuf,
     pub static_dir: PathBuf,
     pub shutdown_timeout_secs: u64,
 }

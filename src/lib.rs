@@ -1,11 +1,16 @@
 pub mod app;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod exchange;
 pub mod i18n;
 pub mod identity;
+pub mod jobs;
 pub mod money;
 pub mod platform;
+pub mod pricing;
+pub mod search;
 pub mod telemetry;
 pub mod web;

@@ -31,6 +31,24 @@ pub fn format(amount: Decimal) -> String {
     format!("{:.2}", amount)
 }
 
+/// A quantity without trailing zeros: `10`, `2.5`, `0.125`.
+pub fn format_qty(qty: Decimal) -> String {
+    qty.normalize().to_string()
+}
+
+/// Parses a quantity: positive, at most 3 decimal places, below 10^9. Accepts a decimal comma.
+pub fn parse_qty(input: &str) -> Result<Decimal, String> {
+    let s = input.trim().replace(',', ".");
+    let ok = !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') && s.matches('.').count() <= 1;
+    match if ok { Decimal::from_str(&s).ok() } else { None } {
+        Some(v) if v.scale() > 3 && v.normalize().scale() > 3 => Err("must have at most 3 decimal places".into()),
+        Some(v) if v <= Decimal::ZERO => Err("must be greater than zero".into()),
+        Some(v) if v >= Decimal::from(1_000_000_000) => Err("is too large".into()),
+        Some(v) => Ok(v.normalize()),
+        None => Err("must be a number like 10 or 2.5".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

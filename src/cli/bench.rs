@@ -87,6 +87,19 @@ pub enum BenchCommand {
         #[arg(long)]
         database: String,
     },
+    /// Recreate a catalog bench database (default `tradeport_bench_catalog`): one tenant of
+    /// PRODUCTS products and TENANTS tenants of PER_TENANT, priced for a `dealer` buyer
+    /// (`bench_catalog.rs`, issue 4 in docs/BENCHMARKS.md).
+    CatalogSeed {
+        #[arg(long, default_value = "tradeport_bench_catalog")]
+        database: String,
+        #[arg(long, default_value_t = 100_000)]
+        products: usize,
+        #[arg(long, default_value_t = 50)]
+        tenants: usize,
+        #[arg(long, default_value_t = 2000)]
+        per_tenant: usize,
+    },
     /// Drop a bench database.
     Drop {
         #[arg(long, default_value = "tradeport_bench")]
@@ -109,6 +122,10 @@ pub fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<()> {
             eprintln!("bench: created database {database}");
             Ok(())
         }
+        BenchCommand::CatalogSeed { database, products, tenants, per_tenant } => super::bench_catalog::seed(
+            settings,
+            super::bench_catalog::SeedArgs { database, products, tenants, per_tenant },
+        ),
         BenchCommand::Drop { database } => drop_database(settings, &database),
     }
 }

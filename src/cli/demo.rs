@@ -33,6 +33,25 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow!("cannot load demo tenant {}: {}", req.slug, operator::describe(e)))?;
             println!("loaded demo tenant {}", req.slug);
         }
+        if let Some(catalog) = crate::catalog::demo::load_file(&dir)? {
+            let t = tenants::find_by_slug(&mut conn, &req.slug)
+                .map_err(|e| anyhow!("{e}"))?
+                .ok_or_else(|| anyhow!("demo tenant {} is missing", req.slug))?;
+            let started = std::time::Instant::now();
+            let (n, buyers) = crate::db::in_tenant(&mut conn, &t.schema, |c| {
+                let n = crate::catalog::demo::seed(c, t.id, &catalog).map_err(crate::error::AppError::Internal)?;
+                let buyers =
+                    crate::catalog::demo::seed_buyers(c, &catalog).map_err(crate::error::AppError::Internal)?;
+                Ok((n, buyers))
+            })
+            .map_err(|e| anyhow!("cannot load the demo catalog of {}: {e:?}", req.slug))?;
+            if n > 0 {
+                println!("loaded {n} demo products into {} ({:.1} s)", req.slug, started.elapsed().as_secs_f64());
+            }
+            for (email, password, group) in buyers {
+                logins.push(format!("  {:<13} buyer {email} / {password} (price group {group})", req.slug));
+            }
+        }
         logins.push(format!(
             "  {:<13} {} / {}   {url}/s/{}/  (or http://{}.{}:{})",
             req.slug,
@@ -47,7 +66,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     operator::ensure_operator(&mut conn, OPERATOR_EMAIL, OPERATOR_PASSWORD, "Demo operator")?;
     drop(conn);
     println!("\nTradeport demo is running at {url}/\nLogins:\n{}\n", logins.join("\n"));
-    serve::run(settings)
+    serve::run(settings, true)
 }
 
 /// `tenants/*/tenant.toml`, in name order.

@@ -1,10 +1,12 @@
 //! The `tradeport` command line. Errors are one sentence on stderr and a non-zero exit.
 
 pub mod bench;
+pub mod bench_catalog;
 pub mod database;
 pub mod demo;
 pub mod migrate;
 pub mod operator;
+pub mod search;
 pub mod serve;
 pub mod tenant;
 
@@ -27,10 +29,15 @@ pub enum Command {
     Demo,
     /// Run the web server.
     Serve {
-        /// Accepted for compatibility; the job worker is not part of this build yet.
+        /// Run without the embedded job worker (run `tradeport worker` separately).
         #[arg(long)]
         no_worker: bool,
     },
+    /// Run background jobs only.
+    Worker,
+    /// Search indexes.
+    #[command(subcommand)]
+    Search(search::SearchCommand),
     /// Migrate `public` and every tenant schema.
     Migrate,
     /// Manage tenants.
@@ -55,7 +62,9 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     let result = match cli.command {
         Command::Demo => demo::run(settings),
-        Command::Serve { .. } => serve::run(settings),
+        Command::Serve { no_worker } => serve::run(settings, !no_worker),
+        Command::Worker => serve::worker(settings),
+        Command::Search(cmd) => search::run(settings, cmd),
         Command::Migrate => migrate::run(&settings),
         Command::Tenant(cmd) => tenant::run(&settings, cmd),
         Command::Operator(cmd) => operator::run(&settings, cmd),

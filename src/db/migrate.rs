@@ -32,12 +32,17 @@ macro_rules! migration {
 }
 
 /// Every migration of `public`, in order. A test checks this list against the folder.
-pub const PLATFORM: &[Migration] = &[migration!("platform", "0001_platform"), migration!("platform", "0002_identity")];
+pub const PLATFORM: &[Migration] = &[
+    migration!("platform", "0001_platform"),
+    migration!("platform", "0002_identity"),
+    migration!("platform", "0003_jobs_catalog"),
+];
 /// Every migration of a tenant schema, in order.
 pub const TENANT: &[Migration] = &[
     migration!("tenant", "0001_tenant_base"),
     migration!("tenant", "0002_customers"),
     migration!("tenant", "0003_no_account_fks"),
+    migration!("tenant", "0004_catalog"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

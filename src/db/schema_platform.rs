@@ -101,3 +101,32 @@ diesel::table! {
         used_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    public.jobs (id) {
+        id -> Int8,
+        queue -> Text,
+        kind -> Text,
+        tenant_id -> Nullable<Int8>,
+        payload -> Jsonb,
+        priority -> Int2,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.marketplace_products (tenant_id, product_id) {
+        tenant_id -> Int8,
+        product_id -> Int8,
+        sku -> Text,
+        name -> Text,
+        brand -> Text,
+        category -> Text,
+        status -> Text,
+        updated_at -> Timestamptz,
+    }
+}

@@ -90,3 +90,189 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     staff
 );
+
+diesel::table! {
+    categories (id) {
+        id -> Int8,
+        parent_id -> Nullable<Int8>,
+        code -> Text,
+        name -> Text,
+        name_i18n -> Jsonb,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    attributes (code) {
+        code -> Text,
+        name -> Text,
+        name_i18n -> Jsonb,
+        kind -> Text,
+        unit -> Text,
+        options -> Array<Text>,
+        filterable -> Bool,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Int8,
+        sku -> Text,
+        name -> Text,
+        description -> Text,
+        brand -> Text,
+        category_id -> Nullable<Int8>,
+        unit -> Text,
+        pack_size -> Numeric,
+        min_qty -> Numeric,
+        order_multiple -> Numeric,
+        weight_kg -> Nullable<Numeric>,
+        volume_m3 -> Nullable<Numeric>,
+        vat_rate -> Text,
+        price -> Numeric,
+        status -> Text,
+        available_from -> Nullable<Date>,
+        attributes -> Jsonb,
+        i18n -> Jsonb,
+        stock_available -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    product_barcodes (barcode) {
+        barcode -> Text,
+        product_id -> Int8,
+    }
+}
+
+diesel::table! {
+    product_images (id) {
+        id -> Int8,
+        product_id -> Int8,
+        storage_key -> Text,
+        thumb_key -> Text,
+        content_type -> Text,
+        width -> Int4,
+        height -> Int4,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    product_files (id) {
+        id -> Int8,
+        product_id -> Int8,
+        storage_key -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        title -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    warehouses (id) {
+        id -> Int8,
+        code -> Text,
+        name -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    stock (product_id, warehouse_id) {
+        product_id -> Int8,
+        warehouse_id -> Int8,
+        quantity -> Numeric,
+        reserved -> Numeric,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    price_types (code) {
+        code -> Text,
+        name -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    product_prices (product_id, price_type) {
+        product_id -> Int8,
+        price_type -> Text,
+        price -> Numeric,
+    }
+}
+
+diesel::table! {
+    price_groups (code) {
+        code -> Text,
+        name -> Text,
+        price_type -> Text,
+        discount_percent -> Numeric,
+    }
+}
+
+diesel::table! {
+    customer_prices (id) {
+        id -> Int8,
+        company_id -> Int8,
+        product_id -> Int8,
+        price -> Numeric,
+        valid_from -> Nullable<Date>,
+        valid_to -> Nullable<Date>,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    quantity_breaks (product_id, min_qty) {
+        product_id -> Int8,
+        min_qty -> Numeric,
+        discount_percent -> Numeric,
+    }
+}
+
+diesel::table! {
+    promotions (id) {
+        id -> Int8,
+        name -> Text,
+        kind -> Text,
+        value -> Numeric,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        product_ids -> Array<Int8>,
+        category_ids -> Array<Int8>,
+        price_groups -> Array<Text>,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(stock -> products (product_id));
+diesel::joinable!(stock -> warehouses (warehouse_id));
+diesel::joinable!(product_prices -> products (product_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    categories,
+    products,
+    stock,
+    warehouses,
+    product_prices,
+    product_barcodes,
+    customer_prices,
+    quantity_breaks,
+    product_images,
+    product_files,
+    attributes,
+    price_groups,
+    price_types,
+    promotions
+);

@@ -49,6 +49,12 @@ pub const SEE_CUSTOMERS: &[StaffRole] =
     &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager, StaffRole::Accountant];
 pub const MANAGE_CUSTOMERS: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager];
 pub const MANAGE_STAFF: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin];
+/// Every staff role sees the catalog; these edit products, categories and attributes…
+pub const MANAGE_CATALOG: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::ContentEditor];
+/// …these set prices, price groups, contract prices and promotions…
+pub const MANAGE_PRICES: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager];
+/// …and these set stock.
+pub const MANAGE_STOCK: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Warehouse];
 
 /// The account's active staff role in this tenant.
 pub fn role_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Option<StaffRole>> {

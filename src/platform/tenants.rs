@@ -183,6 +183,10 @@ pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> AppResult<Option<Ten
         .transpose()
 }
 
+pub fn find_by_id(conn: &mut PgConnection, id: i64) -> AppResult<Option<Tenant>> {
+    tenants::table.find(id).select(TenantRow::as_select()).first(conn).optional()?.map(Tenant::try_from).transpose()
+}
+
 /// The tenant owning a verified custom domain.
 pub fn find_by_domain(conn: &mut PgConnection, host: &str) -> AppResult<Option<Tenant>> {
     tenants::table

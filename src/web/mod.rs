@@ -11,6 +11,7 @@ pub mod roles;
 pub mod routes;
 pub mod telemetry;
 pub mod tenant;
+pub mod upload;
 
 pub use actix_web::web::Data;
 

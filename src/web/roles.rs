@@ -149,3 +149,23 @@ impl FromRequest for BuyerCtx {
         })
     }
 }
+
+/// A buyer when the request has one with an active company, else `None` (guests, staff,
+/// people whose company is still waiting for approval see guest prices).
+pub struct MaybeBuyer(pub Option<BuyerCtx>);
+
+impl FromRequest for MaybeBuyer {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = BuyerCtx::from_request(req, payload);
+        Box::pin(async move {
+            match fut.await {
+                Ok(b) if b.company.is_active() => Ok(MaybeBuyer(Some(b))),
+                Ok(_) | Err(AppError::Unauthorized) | Err(AppError::Forbidden(_)) => Ok(MaybeBuyer(None)),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}

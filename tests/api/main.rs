@@ -1,7 +1,11 @@
 //! One integration-test binary (links once). Each module is a set of user stories.
 
+mod admin_catalog_pages;
 mod auth;
 mod browser;
+mod catalog;
+mod catalog_import;
+mod catalog_media;
 mod cli;
 mod csrf;
 mod health;
@@ -13,6 +17,8 @@ mod migrate;
 mod onboarding;
 mod pages;
 mod platform_api;
+mod search;
+mod search_meili;
 mod store_pages;
 mod tenancy;
 mod webdriver;

@@ -10,7 +10,7 @@ use crate::helpers::{unique, TestApp, TEST_PASSWORD};
 use crate::identity::register;
 
 /// Routes anyone may call by design (they authenticate by their own token or create data).
-const PUBLIC: &[&str] = &["/auth/", "/register", "/storefront", "/invitations/"];
+const PUBLIC: &[&str] = &["/auth/", "/register", "/storefront", "/invitations/", "/products", "/search", "/categories"];
 /// Routes that answer about the caller only (an empty list for strangers), checked for leaks.
 const SELF_VIEWS: &[&str] = &["/account/companies"];
 
@@ -29,7 +29,14 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM company_addresses t),
                 (SELECT string_agg(t::text, ',' ORDER BY account_id) FROM staff t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM invitations t),
-                (SELECT string_agg(t::text, ',' ORDER BY key) FROM settings t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY key) FROM settings t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM products t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM categories t),
+                (SELECT string_agg(t::text, ',' ORDER BY product_id, warehouse_id) FROM stock t),
+                (SELECT string_agg(t::text, ',' ORDER BY product_id, price_type) FROM product_prices t),
+                (SELECT string_agg(t::text, ',' ORDER BY code) FROM price_groups t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM customer_prices t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM promotions t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -65,6 +72,28 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         .json();
     let addr_id = addr["id"].as_i64().expect("address id");
     let y_account = r.json()["account_id"].as_i64().expect("account id");
+    // A category and a product of A carrying the marker, a contract price for Y, a promotion.
+    let cat = app
+        .post_json(
+            &format!("/s/{}/api/v1/admin/categories", a.slug),
+            &json!({"code": "mcat", "name": format!("{marker} cat")}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(cat.status, 201, "{}", cat.body);
+    let p = app
+        .post_json(&format!("/s/{}/api/v1/admin/products", a.slug), &json!({"sku": "MARK-1", "name": format!("{marker} product"), "price": "10", "category": "mcat", "status": "archived"}), Some(&a_staff))
+        .await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    let cp = app
+        .json_request(
+            awc::http::Method::PUT,
+            &format!("/s/{}/api/v1/admin/customers/{y_id}/prices", a.slug),
+            &json!([{"sku": "MARK-1", "price": "7"}]),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(cp.status, 200, "{}", cp.body);
     let schema = a.tenant.schema.clone();
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
@@ -95,7 +124,9 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         }
         let concrete = rest
             .replace("{id}", &if rest.contains("addresses") { addr_id } else { y_id }.to_string())
-            .replace("{account_id}", &y_account.to_string());
+            .replace("{account_id}", &y_account.to_string())
+            .replace("{sku}", "MARK-1")
+            .replace("{code}", if rest.contains("price-groups") { "vip" } else { "mcat" });
         for method in ["get", "post", "patch", "put", "delete"] {
             if item.get(method).is_none() {
                 continue;

@@ -3,9 +3,18 @@
 use actix_web::{web, HttpResponse};
 
 const APP_CSS: &str = include_str!("../../../static/app.css");
+const APP_JS: &str = include_str!("../../../static/app.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/static/app.css").route(web::get().to(css)));
+    cfg.service(web::resource("/static/app.css").route(web::get().to(css)))
+        .service(web::resource("/static/app.js").route(web::get().to(js)));
+}
+
+async fn js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(APP_JS)
 }
 
 async fn css() -> HttpResponse {

@@ -3,9 +3,14 @@
 pub mod account_api;
 pub mod account_pages;
 pub mod admin_api;
+pub mod admin_catalog_api;
+pub mod admin_catalog_pages;
 pub mod admin_pages;
+pub mod admin_pricing_api;
 pub mod assets;
 pub mod auth_api;
+pub mod catalog_api;
+pub mod catalog_pages;
 pub mod landing;
 pub mod openapi;
 pub mod platform_api;
@@ -24,9 +29,14 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(auth_api::configure)
         .configure(account_api::configure)
         .configure(admin_api::configure)
+        .configure(catalog_api::configure)
+        .configure(catalog_pages::configure)
+        .configure(admin_catalog_api::configure)
+        .configure(admin_pricing_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)
-        .configure(admin_pages::configure);
+        .configure(admin_pages::configure)
+        .configure(admin_catalog_pages::configure);
 }
 
 /// Routes of the platform host.
@@ -34,6 +44,7 @@ pub fn platform_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(landing::landing)))
         .service(web::resource("/lang/{code}").route(web::get().to(storefront::set_language)))
         .service(web::resource("/api/v1/openapi.json").route(web::get().to(openapi::document)))
+        .service(web::resource("/api/v1/marketplace/search").route(web::get().to(landing::marketplace_search)))
         .configure(auth_api::configure)
         .configure(platform_api::configure)
         .configure(platform_pages::configure)

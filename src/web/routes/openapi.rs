@@ -30,7 +30,10 @@ mod tests {
                 }
                 let tenant_only = (name == "mod.rs" && path == "/api/v1/storefront")
                     || name == "account_api.rs"
-                    || name == "admin_api.rs";
+                    || name == "admin_api.rs"
+                    || name == "catalog_api.rs"
+                    || name == "admin_catalog_api.rs"
+                    || name == "admin_pricing_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {

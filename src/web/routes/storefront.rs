@@ -25,12 +25,20 @@ pub async fn home(
     _user: MaybeUser,
 ) -> AppResult<HttpResponse> {
     let tenant = &t.tenant;
+    let lang = crate::web::render::locale(&req, Some(&t));
+    let cats = crate::db::with_tenant(&state.pool, &tenant.schema, crate::catalog::categories::all).await?;
+    let categories: Vec<_> = cats
+        .iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| json!({"name": c.name_in(&lang), "href": t.link(&format!("/catalog/{}", c.code))}))
+        .collect();
     let ctx = page(
         &req,
         &tenant.name,
         json!({
             "open": tenant.mode == crate::platform::tenants::PortalMode::Open,
             "locales": tenant.locales,
+            "categories": categories,
         }),
     );
     render(&state, "storefront/home", &ctx)

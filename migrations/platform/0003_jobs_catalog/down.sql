@@ -1,0 +1,1 @@
+DROP TABLE public.marketplace_products, public.dead_jobs, public.jobs;

@@ -1,0 +1,194 @@
+//! Catalog use cases shared by the JSON API and the pages: search with the viewer's prices,
+//! one product with its breakdown, the category tree.
+
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use super::categories::{self, Category};
+use super::products::{self, Product};
+use super::settings::{self as catalog_settings, CatalogSettings};
+use super::view::{self, Viewer};
+use crate::app::AppState;
+use crate::db::schema_tenant::{product_barcodes, product_files, product_images};
+use crate::db::with_tenant;
+use crate::error::{AppError, AppResult};
+use crate::pricing::load::{price_many, Buyer};
+use crate::search::{Query, Results, Scope, SearchEngine};
+use crate::web::tenant::TenantCtx;
+
+/// A page of search results, priced for the viewer.
+pub struct Page {
+    pub items: Vec<Value>,
+    pub total: i64,
+    pub results: Results,
+    pub categories: Vec<Category>,
+    pub settings: CatalogSettings,
+    pub took_ms: u128,
+}
+
+/// What a search needs before it runs: the attribute codes (to validate filters), the
+/// categories (to resolve a category code to its subtree) and the settings.
+pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<(Vec<String>, Vec<Category>, CatalogSettings)> {
+    with_tenant(&state.pool, &t.tenant.schema, |c| {
+        let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).map(|a| a.code).collect();
+        Ok((attrs, categories::all(c)?, catalog_settings::load(c)?))
+    })
+    .await
+}
+
+/// Resolves `q.category` (a code) into the ids of its subtree; unknown → 404.
+pub fn resolve_category(q: &mut Query, cats: &[Category]) -> AppResult<()> {
+    if let Some(code) = q.category.as_deref() {
+        let cat = cats.iter().find(|c| c.code == code).ok_or_else(|| AppError::not_found("category"))?;
+        q.category_ids = categories::subtree(cats, cat.id);
+    }
+    Ok(())
+}
+
+pub async fn search(
+    state: &AppState,
+    t: &TenantCtx,
+    buyer: Option<Buyer>,
+    locale: &str,
+    pairs: &[(String, String)],
+) -> AppResult<Page> {
+    let started = std::time::Instant::now();
+    let (attrs, cats, settings) = prepare(state, t).await?;
+    let mut q = Query::from_pairs(pairs, &attrs)?;
+    resolve_category(&mut q, &cats)?;
+    let scope = Scope { tenant_id: t.tenant.id, schema: t.tenant.schema.clone() };
+    let results = state.search.search(&scope, &q).await?;
+    let ids = results.ids.clone();
+    let locale = locale.to_owned();
+    let s2 = settings.clone();
+    let cats2 = cats.clone();
+    let store = t.link("");
+    let items = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        let mut list = products::by_ids(c, &ids)?;
+        list.sort_by_key(|p| ids.iter().position(|i| *i == p.id));
+        let v = Viewer { buyer: buyer.as_ref(), locale: &locale, settings: &s2 };
+        let prices = view::prices(c, &list, &v)?;
+        let images = first_images(c, &ids)?;
+        Ok(list
+            .iter()
+            .map(|p| {
+                let code = p.category_id.and_then(|id| cats2.iter().find(|c| c.id == id)).map(|c| c.code.as_str());
+                let mut item = view::item(p, prices.get(&p.id), &v, code);
+                item["image"] =
+                    json!(images.get(&p.id).map(|img| format!("{store}{}/images/{img}/thumb", t_link(&p.sku))));
+                item
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Page {
+        items,
+        total: results.total,
+        results,
+        categories: cats,
+        settings,
+        took_ms: started.elapsed().as_millis(),
+    })
+}
+
+/// One product as a buyer sees it, with `price_breakdown` for `qty`.
+pub async fn product(
+    state: &AppState,
+    t: &TenantCtx,
+    buyer: Option<Buyer>,
+    locale: &str,
+    sku: String,
+    qty: Option<Decimal>,
+) -> AppResult<(Value, Product, Vec<Category>)> {
+    let locale = locale.to_owned();
+    let store = t.link("");
+    with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        let p = products::find_by_sku(c, &sku)?
+            .filter(|p| p.status != "archived")
+            .ok_or_else(|| AppError::not_found("product"))?;
+        let settings = catalog_settings::load(c)?;
+        let cats = categories::all(c)?;
+        let v = Viewer { buyer: buyer.as_ref(), locale: &locale, settings: &settings };
+        let code = p.category_id.and_then(|id| cats.iter().find(|c| c.id == id)).map(|c| c.code.clone());
+        let qty = qty.unwrap_or(p.min_qty).max(Decimal::ONE.min(p.min_qty));
+        let breakdown = if v.sees_prices() {
+            price_many(c, buyer.as_ref(), settings.vat_mode, &[(&p, qty)])?.remove(&p.id)
+        } else {
+            None
+        };
+        let mut o = view::item(&p, breakdown.as_ref(), &v, code.as_deref());
+        // Sanitised on the way in; again on the way out, whatever wrote the row.
+        o["description"] = json!(ammonia::clean(p.description_in(&locale)));
+        o["price_breakdown"] = json!(breakdown);
+        o["pack_size"] = json!(crate::money::format_qty(p.pack_size));
+        o["weight_kg"] = json!(p.weight_kg.map(crate::money::format_qty));
+        o["volume_m3"] = json!(p.volume_m3.map(crate::money::format_qty));
+        let defs = super::attributes::all(c)?;
+        let attrs: Vec<Value> = defs
+            .iter()
+            .filter_map(|d| {
+                p.attributes.get(&d.code).map(|val| {
+                    json!({"code": d.code, "name": d.name_in(&locale), "value": d.render(val), "unit": d.unit, "kind": d.kind})
+                })
+            })
+            .collect();
+        o["attributes"] = json!(attrs);
+        o["barcodes"] = json!(product_barcodes::table
+            .filter(product_barcodes::product_id.eq(p.id))
+            .select(product_barcodes::barcode)
+            .load::<String>(c)?);
+        let images: Vec<(i64, i32, i32)> = product_images::table
+            .filter(product_images::product_id.eq(p.id))
+            .order((product_images::position, product_images::id))
+            .select((product_images::id, product_images::width, product_images::height))
+            .load(c)?;
+        let base = format!("{store}{}", t_link(&p.sku));
+        o["images"] = json!(images
+            .iter()
+            .map(|(id, w, h)| json!({"id": id, "url": format!("{base}/images/{id}"), "thumb": format!("{base}/images/{id}/thumb"), "width": w, "height": h}))
+            .collect::<Vec<_>>());
+        let files: Vec<(i64, String, String, i64)> = product_files::table
+            .filter(product_files::product_id.eq(p.id))
+            .order(product_files::id)
+            .select((product_files::id, product_files::file_name, product_files::title, product_files::size_bytes))
+            .load(c)?;
+        o["files"] = json!(files
+            .iter()
+            .map(|(id, name, title, size)| json!({"id": id, "name": name, "title": title, "size": size, "url": format!("{base}/files/{id}")}))
+            .collect::<Vec<_>>());
+        o["category_path"] = json!(p
+            .category_id
+            .map(|id| categories::path(&cats, id).iter().map(|c| json!({"code": c.code, "name": c.name_in(&locale)})).collect::<Vec<_>>())
+            .unwrap_or_default());
+        Ok((o, p, cats))
+    })
+    .await
+}
+
+/// The first image of each product (by position).
+fn first_images(c: &mut PgConnection, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = product_images::table
+        .filter(product_images::product_id.eq_any(ids))
+        .order((product_images::product_id, product_images::position, product_images::id))
+        .select((product_images::product_id, product_images::id))
+        .load(c)?;
+    let mut out = std::collections::HashMap::new();
+    for (pid, id) in rows {
+        out.entry(pid).or_insert(id);
+    }
+    Ok(out)
+}
+
+/// The product's media path relative to the store (`/products/<sku>`).
+fn t_link(sku: &str) -> String {
+    format!("/products/{}", crate::search::marketplace::urlencode(sku))
+}
+
+/// The category tree as nested JSON.
+pub fn tree(cats: &[Category], parent: Option<i64>, locale: &str) -> Vec<Value> {
+    cats.iter()
+        .filter(|c| c.parent_id == parent)
+        .map(|c| json!({"code": c.code, "name": c.name_in(locale), "children": tree(cats, Some(c.id), locale)}))
+        .collect()
+}

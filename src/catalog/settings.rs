@@ -1,0 +1,58 @@
+//! Catalog options of a tenant (rows of its `settings` table).
+
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+
+use super::stock::Display;
+use crate::error::AppResult;
+use crate::pricing::VatMode;
+
+/// Guests see prices (`true`, the default) or "log in to see prices".
+pub const GUEST_PRICES: &str = "guest_prices";
+/// `levels` (in stock / low / out / upcoming, the default) or `exact`.
+pub const STOCK_DISPLAY: &str = "stock_display";
+/// At or below this many units the level is "low" (default 10).
+pub const LOW_STOCK_THRESHOLD: &str = "low_stock_threshold";
+/// `included` (default) or `excluded`: whether entered prices include VAT.
+pub const VAT_MODE: &str = "vat_mode";
+/// The tenant's currency (default RUB).
+pub const CURRENCY: &str = "currency";
+
+#[derive(Debug, Clone)]
+pub struct CatalogSettings {
+    pub guest_prices: bool,
+    pub stock_display: Display,
+    pub low_threshold: Decimal,
+    pub vat_mode: VatMode,
+    pub currency: String,
+}
+
+pub fn load(conn: &mut PgConnection) -> AppResult<CatalogSettings> {
+    let mut s = CatalogSettings {
+        guest_prices: true,
+        stock_display: Display::Levels,
+        low_threshold: Decimal::from(10),
+        vat_mode: VatMode::Included,
+        currency: "RUB".into(),
+    };
+    // One query for all of them.
+    use crate::db::schema_tenant::settings;
+    let keys = [GUEST_PRICES, STOCK_DISPLAY, LOW_STOCK_THRESHOLD, VAT_MODE, CURRENCY];
+    let rows: Vec<(String, serde_json::Value)> =
+        settings::table.filter(settings::key.eq_any(keys)).select((settings::key, settings::value)).load(conn)?;
+    for (k, v) in rows {
+        match k.as_str() {
+            GUEST_PRICES => s.guest_prices = v.as_bool().unwrap_or(true),
+            STOCK_DISPLAY => {
+                s.stock_display = if v.as_str() == Some("exact") { Display::Exact } else { Display::Levels }
+            }
+            LOW_STOCK_THRESHOLD => {
+                s.low_threshold = v.as_i64().map(Decimal::from).unwrap_or(s.low_threshold);
+            }
+            VAT_MODE => s.vat_mode = v.as_str().and_then(VatMode::parse).unwrap_or(VatMode::Included),
+            CURRENCY => s.currency = v.as_str().unwrap_or("RUB").to_owned(),
+            _ => {}
+        }
+    }
+    Ok(s)
+}

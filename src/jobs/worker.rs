@@ -1,0 +1,79 @@
+//! The worker loop: embedded in `serve` (unless `--no-worker`) and alone in `tradeport worker`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::db::read_platform;
+use crate::error::AppResult;
+use crate::platform::tenants;
+use crate::search::{Scope, SearchEngine, INDEX_JOB};
+
+use super::{claim, complete, fail, Job};
+
+/// Claims and runs one batch of ready jobs (of one tenant, in tests); returns how many ran.
+pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize> {
+    let claimed: Vec<Job> = read_platform(&state.pool, move |c| claim(c, tenant, 100)).await?;
+    let n = claimed.len();
+    // Index jobs of one tenant are merged into one engine call.
+    let mut index: BTreeMap<i64, (Vec<i64>, Vec<Job>)> = BTreeMap::new();
+    let mut failed: Vec<(Job, String)> = Vec::new();
+    for job in claimed {
+        match (job.kind.as_str(), job.tenant_id) {
+            (INDEX_JOB, Some(t)) => {
+                let ids: Vec<i64> = job
+                    .payload
+                    .get("product_ids")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+                    .unwrap_or_default();
+                let e = index.entry(t).or_default();
+                e.0.extend(ids);
+                e.1.push(job);
+            }
+            _ => {
+                let msg = format!("unknown job kind {}", job.kind);
+                failed.push((job, msg));
+            }
+        }
+    }
+    let mut done: Vec<i64> = Vec::new();
+    for (tenant_id, (mut ids, jobs)) in index {
+        ids.sort_unstable();
+        ids.dedup();
+        let tenant = read_platform(&state.pool, move |c| tenants::find_by_id(c, tenant_id)).await?;
+        let result = match tenant {
+            // The tenant is gone: nothing left to index.
+            None => Ok(()),
+            Some(t) => state.search.index(&Scope { tenant_id, schema: t.schema }, &ids).await,
+        };
+        match result {
+            Ok(()) => done.extend(jobs.iter().map(|j| j.id)),
+            Err(e) => failed.extend(jobs.into_iter().map(|j| (j, format!("{e:#}")))),
+        }
+    }
+    read_platform(&state.pool, move |c| {
+        complete(c, &done)?;
+        for (job, msg) in &failed {
+            tracing::warn!(job = job.id, kind = %job.kind, error = %msg, "job failed");
+            fail(c, job, msg)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(n)
+}
+
+/// Runs until the process stops: drains ready jobs, then polls once a second.
+pub async fn run_forever(state: actix_web::web::Data<AppState>) {
+    loop {
+        match run_once(&state, None).await {
+            Ok(0) => actix_web::rt::time::sleep(Duration::from_secs(1)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "job queue unavailable; retrying in 5 s");
+                actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}

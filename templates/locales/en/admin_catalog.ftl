@@ -1,0 +1,184 @@
+# Supplier back office: products, import, categories and attributes.
+
+admin-catalog-products-title = Products
+admin-catalog-import-title = Import
+admin-catalog-categories-title = Categories and attributes
+admin-catalog-new-title = New product
+admin-catalog-new = New product
+admin-catalog-import = Import
+admin-catalog-export-csv = Export CSV
+admin-catalog-export-xlsx = Export XLSX
+admin-catalog-search = Search
+admin-catalog-search-hint = SKU or name
+admin-catalog-find = Find
+admin-catalog-all = All
+admin-catalog-found = { $count ->
+    [one] { $count } product
+   *[other] { $count } products
+}
+admin-catalog-none = No products match. Add one or import a spreadsheet.
+
+admin-catalog-status-active = On sale
+admin-catalog-status-upcoming = Coming soon
+admin-catalog-status-archived = Archived
+
+admin-catalog-col-sku = SKU
+admin-catalog-col-name = Name
+admin-catalog-col-name-en = Name in English
+admin-catalog-col-category = Category
+admin-catalog-col-brand = Brand
+admin-catalog-col-unit = Unit
+admin-catalog-col-pack-size = Pack size
+admin-catalog-col-min-qty = Minimum order
+admin-catalog-col-order-multiple = Order in multiples of
+admin-catalog-col-weight-kg = Weight, kg
+admin-catalog-col-volume-m3 = Volume, m³
+admin-catalog-col-vat-rate = VAT rate
+admin-catalog-col-price = Base price
+admin-catalog-col-status = Status
+admin-catalog-col-available-from = Available from
+admin-catalog-col-barcodes = Barcodes
+admin-catalog-col-description = Description
+admin-catalog-col-description-en = Description in English
+admin-catalog-col-stock = In stock
+admin-catalog-col-stock-at = Stock: { $warehouse }
+admin-catalog-col-price-of = Price: { $type }
+
+admin-catalog-unit-pcs = pieces
+admin-catalog-unit-m = metres
+admin-catalog-unit-m2 = square metres
+admin-catalog-unit-m3 = cubic metres
+admin-catalog-unit-kg = kilograms
+admin-catalog-unit-l = litres
+admin-catalog-unit-pack = packs
+admin-catalog-unit-set = sets
+admin-catalog-unit-roll = rolls
+admin-catalog-vat-20 = 20 %
+admin-catalog-vat-10 = 10 %
+admin-catalog-vat-0 = 0 %
+admin-catalog-vat-none = No VAT
+admin-catalog-yes = Yes
+admin-catalog-no = No
+
+admin-catalog-group-main = Product
+admin-catalog-group-main-hint = The name and description buyers see; the English ones are shown to buyers who chose English.
+admin-catalog-group-units = Units and ordering
+admin-catalog-group-units-hint = Buyers order at least the minimum, in multiples of the given step.
+admin-catalog-group-terms = Tax, status and dates
+admin-catalog-group-terms-hint = A product coming soon needs the date it becomes available; archived products are hidden from buyers.
+admin-catalog-group-prices = Prices
+admin-catalog-group-prices-hint = Amounts like 1234.50. An empty price for a price type means that type uses the base price.
+admin-catalog-group-stock = Stock by warehouse
+admin-catalog-group-stock-hint = The quantity on hand. Only the figures you change are saved, so orders placed meanwhile are not overwritten.
+admin-catalog-group-attributes = Attributes
+admin-catalog-group-attributes-hint = Used for filters in the catalogue. Leave empty when it does not apply.
+admin-catalog-hint-sku = Up to 64 letters, digits and . _ / -
+admin-catalog-hint-barcodes = 8 to 14 digits each, separated by ;
+admin-catalog-hint-description = Simple formatting (paragraphs, lists, bold, links) is kept; scripts and styles are removed when saved.
+
+admin-catalog-fix-fields = Nothing was saved. Please correct these fields:
+admin-catalog-create = Create product
+admin-catalog-save = Save
+admin-catalog-read-only = Your role may view the catalogue but not change it.
+admin-catalog-stock-only = Your role may change stock only.
+admin-catalog-save-stock = Save stock
+admin-catalog-duplicate-sku = Another product already has this SKU.
+admin-catalog-done-saved = Saved.
+admin-catalog-done-image = The image has been added.
+admin-catalog-done-file = The file has been attached.
+admin-catalog-done-image-removed = The image has been removed.
+admin-catalog-done-file-removed = The file has been removed.
+
+admin-catalog-images = Images
+admin-catalog-no-images = No images yet.
+admin-catalog-image-file = Image
+admin-catalog-image-hint = PNG, JPEG, WebP or GIF up to 10 MB and 8000 × 8000 pixels. The first image is the main one.
+admin-catalog-image-alt = Image { $width } × { $height }
+admin-catalog-files = Attached files
+admin-catalog-no-files = No files yet.
+admin-catalog-file = File
+admin-catalog-file-title = Title (optional)
+admin-catalog-file-hint = Certificates, manuals, drawings: up to 20 MB. Buyers download them; they are never opened in the browser.
+admin-catalog-bytes = { $size } bytes
+admin-catalog-kb = { $size } KB
+admin-catalog-mb = { $size } MB
+admin-catalog-upload = Upload
+admin-catalog-remove = Remove
+admin-catalog-too-large = The file is too large: images up to 10 MB, attached files and spreadsheets up to 20 MB.
+
+admin-catalog-report = Report
+admin-catalog-report-applied = Imported: { $created } new, { $updated } updated.
+admin-catalog-report-checked = The file is correct: { $rows } rows can be imported. Nothing has been changed yet; upload it again without “Check only” to import.
+admin-catalog-report-nothing-changed = { $count ->
+    [one] One problem found. Nothing was changed: correct the file and upload it again.
+   *[other] { $count } problems found. Nothing was changed: correct the file and upload it again.
+}
+admin-catalog-report-rows = Rows
+admin-catalog-report-created = New
+admin-catalog-report-updated = Updated
+admin-catalog-report-encoding = Encoding
+admin-catalog-report-problems = Problems
+admin-catalog-report-line = Line
+admin-catalog-report-column = Column
+admin-catalog-report-message = Problem
+admin-catalog-report-more = … and { $count } more problems not listed.
+admin-catalog-import-upload = Upload a spreadsheet
+admin-catalog-import-file = CSV or XLSX file
+admin-catalog-import-check-only = Check only, change nothing
+admin-catalog-import-submit = Import
+admin-catalog-import-how = How import works
+admin-catalog-import-how-format = XLSX (the first sheet) or CSV in UTF-8 or Windows-1251, separated by ; or , — the first row names the columns.
+admin-catalog-import-how-all-or-nothing = The whole file is checked first. If any row has a problem, nothing is changed and every problem is listed with its line.
+admin-catalog-import-how-export = An exported file imports back unchanged: export, edit in Excel, import.
+admin-catalog-import-how-headers = Russian headings work too: Артикул, Наименование, Цена, Остаток, Категория, НДС and others.
+admin-catalog-import-how-empty = A row replaces the product with the same SKU: empty cells clear that field, except stock (an empty cell keeps the stock).
+admin-catalog-import-columns = Columns
+admin-catalog-import-meaning = Meaning
+admin-catalog-required = required
+
+admin-catalog-categories = Categories
+admin-catalog-no-categories = No categories yet.
+admin-catalog-add-category = Add a category
+admin-catalog-code = Code
+admin-catalog-code-hint = Lowercase latin letters, digits, - and _; used in links and spreadsheets.
+admin-catalog-parent = Parent category
+admin-catalog-add = Add
+admin-catalog-delete = Delete
+admin-catalog-delete-hint = Only an empty category (no products, no subcategories) can be deleted.
+admin-catalog-category-exists = A category with this code already exists.
+admin-catalog-category-not-empty = This category still holds products or subcategories: move them first.
+admin-catalog-attributes = Attributes
+admin-catalog-no-attributes = No attributes yet.
+admin-catalog-add-attribute = Add an attribute
+admin-catalog-attr-code-hint = Lowercase latin letters, digits and _, starting with a letter; the spreadsheet column is attr:code.
+admin-catalog-kind = Kind
+admin-catalog-kind-text = Text
+admin-catalog-kind-number = Number
+admin-catalog-kind-bool = Yes / no
+admin-catalog-kind-list = List of options
+admin-catalog-unit = Unit
+admin-catalog-options = Options
+admin-catalog-options-hint = For a list: the options, separated by commas.
+admin-catalog-filterable = Offer as a filter in the catalogue
+admin-catalog-attribute-exists = An attribute with this code already exists.
+
+admin-catalog-format-sku = Up to 64 letters, digits and . _ / -; a product with this SKU is updated, otherwise one is created.
+admin-catalog-format-name = Up to 300 characters.
+admin-catalog-format-category = A category code (see Categories); empty for none.
+admin-catalog-format-brand = Up to 100 characters.
+admin-catalog-format-unit = pcs, m, m2, m3, kg, l, pack, set or roll; empty means pcs.
+admin-catalog-format-vat-rate = 20, 10, 0 or none; empty means 20.
+admin-catalog-format-price = An amount like 1234.50.
+admin-catalog-format-status = active, upcoming or archived; empty means active.
+admin-catalog-format-available-from = A date like 2026-12-01 or 01.12.2026; required for upcoming products.
+admin-catalog-format-barcodes = 8 to 14 digits each, separated by ;
+admin-catalog-format-positive = A number greater than zero; empty means 1.
+admin-catalog-format-number = A number; may be empty.
+admin-catalog-format-html = Text or simple HTML; scripts are removed.
+admin-catalog-format-optional = Optional.
+admin-catalog-format-stock = The quantity on hand; an empty cell keeps the stock.
+admin-catalog-format-extra-price = An amount like 1234.50; an empty cell removes this price (the base price applies).
+admin-catalog-format-attr-list = One of: { $options }.
+admin-catalog-format-attr-bool = да or нет (yes or no).
+admin-catalog-format-attr-number = A number, in { $unit }.
+admin-catalog-format-attr-text = Text up to 200 characters.
