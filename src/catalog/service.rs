@@ -1,11 +1,13 @@
 //! Catalog use cases shared by the JSON API and the pages: search with the viewer's prices,
-//! one product with its breakdown, the category tree.
+//! one product with its breakdown, the category tree, a product's images and attached files.
 
+use actix_multipart::Multipart;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::categories::{self, Category};
+use super::media;
 use super::products::{self, Product};
 use super::settings::{self as catalog_settings, CatalogSettings};
 use super::view::{self, Viewer};
@@ -16,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::pricing::load::{price_many, Buyer};
 use crate::search::{Query, Results, Scope, SearchEngine};
 use crate::web::tenant::TenantCtx;
+use crate::web::upload;
 
 /// A page of search results, priced for the viewer.
 pub struct Page {
@@ -191,4 +194,165 @@ pub fn tree(cats: &[Category], parent: Option<i64>, locale: &str) -> Vec<Value> 
         .filter(|c| c.parent_id == parent)
         .map(|c| json!({"code": c.code, "name": c.name_in(locale), "children": tree(cats, Some(c.id), locale)}))
         .collect()
+}
+
+/// An image stored by [`add_image`].
+pub struct ImageInfo {
+    pub id: i64,
+    pub width: i32,
+    pub height: i32,
+    pub content_type: &'static str,
+}
+
+/// An attached file stored by [`add_file`].
+pub struct FileInfo {
+    pub id: i64,
+    pub size: i64,
+    pub content_type: &'static str,
+}
+
+/// The id of the product `sku`; unknown → 404.
+async fn product_id(state: &AppState, t: &TenantCtx, sku: String) -> AppResult<i64> {
+    with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok(products::find_by_sku(c, &sku)?.ok_or_else(|| AppError::not_found("product"))?.id)
+    })
+    .await
+}
+
+/// Multipart field `image` for product `sku`: checked by its bytes, stored with a thumbnail
+/// after the product's other images.
+pub async fn add_image(state: &AppState, t: &TenantCtx, sku: String, multipart: Multipart) -> AppResult<ImageInfo> {
+    let pid = product_id(state, t, sku).await?;
+    let up = upload::read(multipart, &["image"], media::MAX_IMAGE_BYTES, &mut Vec::new())
+        .await?
+        .ok_or_else(|| AppError::field("image", "choose an image file"))?;
+    let img = actix_web::web::block(move || media::process_image(&up.bytes))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("image worker: {e}")))??;
+    let schema = t.tenant.schema.clone();
+    let (key, thumb_key) = (media::new_key(&schema, "images", img.ext), media::new_key(&schema, "thumbs", "jpg"));
+    state.media.put(&key, img.original).await?;
+    state.media.put(&thumb_key, img.thumbnail).await?;
+    let (content_type, width, height) = (img.content_type, img.width as i32, img.height as i32);
+    let id = with_tenant(&state.pool, &schema, move |c| {
+        let last: Option<i32> = product_images::table
+            .filter(product_images::product_id.eq(pid))
+            .select(diesel::dsl::max(product_images::position))
+            .first(c)?;
+        Ok(diesel::insert_into(product_images::table)
+            .values((
+                product_images::product_id.eq(pid),
+                product_images::storage_key.eq(&key),
+                product_images::thumb_key.eq(&thumb_key),
+                product_images::content_type.eq(content_type),
+                product_images::width.eq(width),
+                product_images::height.eq(height),
+                product_images::position.eq(last.map_or(0, |n| n + 1)),
+            ))
+            .returning(product_images::id)
+            .get_result(c)?)
+    })
+    .await?;
+    Ok(ImageInfo { id, width, height, content_type })
+}
+
+/// Multipart field `file` for product `sku` (a certificate, a manual …; optional text field
+/// `title`). Served only as a download.
+pub async fn add_file(state: &AppState, t: &TenantCtx, sku: String, multipart: Multipart) -> AppResult<FileInfo> {
+    let pid = product_id(state, t, sku).await?;
+    let mut fields = Vec::new();
+    let up = upload::read(multipart, &["file"], media::MAX_FILE_BYTES, &mut fields)
+        .await?
+        .ok_or_else(|| AppError::field("file", "choose a file"))?;
+    let title: String = fields
+        .iter()
+        .find(|(k, _)| k == "title")
+        .map(|(_, v)| v.trim().chars().take(200).collect())
+        .unwrap_or_default();
+    let name = media::safe_file_name(&up.file_name);
+    let ext = name
+        .rsplit('.')
+        .next()
+        .filter(|e| e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or("bin")
+        .to_lowercase();
+    let key = media::new_key(&t.tenant.schema, "files", &ext);
+    let size = up.bytes.len() as i64;
+    state.media.put(&key, up.bytes).await?;
+    let content_type = media::file_content_type(&name);
+    let id = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok(diesel::insert_into(product_files::table)
+            .values((
+                product_files::product_id.eq(pid),
+                product_files::storage_key.eq(&key),
+                product_files::file_name.eq(&name),
+                product_files::content_type.eq(content_type),
+                product_files::size_bytes.eq(size),
+                product_files::title.eq(&title),
+            ))
+            .returning(product_files::id)
+            .get_result(c)?)
+    })
+    .await?;
+    Ok(FileInfo { id, size, content_type })
+}
+
+/// Removes image `id` of product `sku` with its stored original and thumbnail; an image of
+/// another product → 404.
+pub async fn remove_image(state: &AppState, t: &TenantCtx, sku: String, id: i64) -> AppResult<()> {
+    let pid = product_id(state, t, sku).await?;
+    let keys: Option<(String, String)> = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok(diesel::delete(
+            product_images::table.filter(product_images::id.eq(id)).filter(product_images::product_id.eq(pid)),
+        )
+        .returning((product_images::storage_key, product_images::thumb_key))
+        .get_result(c)
+        .optional()?)
+    })
+    .await?;
+    let (original, thumb) = keys.ok_or_else(|| AppError::not_found("image"))?;
+    delete_stored(state, [original, thumb]).await
+}
+
+/// Removes attached file `id` of product `sku` with its stored bytes; a file of another
+/// product → 404.
+pub async fn remove_file(state: &AppState, t: &TenantCtx, sku: String, id: i64) -> AppResult<()> {
+    let pid = product_id(state, t, sku).await?;
+    let key: Option<String> = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok(diesel::delete(
+            product_files::table.filter(product_files::id.eq(id)).filter(product_files::product_id.eq(pid)),
+        )
+        .returning(product_files::storage_key)
+        .get_result(c)
+        .optional()?)
+    })
+    .await?;
+    delete_stored(state, [key.ok_or_else(|| AppError::not_found("file"))?]).await
+}
+
+/// The storage keys of a product's images, thumbnails and attached files (read before the
+/// product is deleted, then passed to [`delete_stored`]).
+pub fn media_keys_of(c: &mut PgConnection, product_id: i64) -> AppResult<Vec<String>> {
+    let mut keys: Vec<String> = product_images::table
+        .filter(product_images::product_id.eq(product_id))
+        .select((product_images::storage_key, product_images::thumb_key))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .flat_map(|(a, b)| [a, b])
+        .collect();
+    keys.extend(
+        product_files::table
+            .filter(product_files::product_id.eq(product_id))
+            .select(product_files::storage_key)
+            .load::<String>(c)?,
+    );
+    Ok(keys)
+}
+
+/// Deletes stored media by key (a key already gone is fine).
+pub async fn delete_stored(state: &AppState, keys: impl IntoIterator<Item = String>) -> AppResult<()> {
+    for k in keys {
+        state.media.delete(&k).await?;
+    }
+    Ok(())
 }

@@ -33,6 +33,16 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow!("cannot load demo tenant {}: {}", req.slug, operator::describe(e)))?;
             println!("loaded demo tenant {}", req.slug);
         }
+        logins.push(format!(
+            "  {:<13} {} / {}   {url}/s/{}/  (or http://{}.{}:{})",
+            req.slug,
+            req.admin_email,
+            req.admin_password.as_deref().unwrap_or("(existing password)"),
+            req.slug,
+            req.slug,
+            settings.server.base_domain,
+            settings.server.bind.rsplit(':').next().unwrap_or("8080"),
+        ));
         if let Some(catalog) = crate::catalog::demo::load_file(&dir)? {
             let t = tenants::find_by_slug(&mut conn, &req.slug)
                 .map_err(|e| anyhow!("{e}"))?
@@ -52,16 +62,6 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 logins.push(format!("  {:<13} buyer {email} / {password} (price group {group})", req.slug));
             }
         }
-        logins.push(format!(
-            "  {:<13} {} / {}   {url}/s/{}/  (or http://{}.{}:{})",
-            req.slug,
-            req.admin_email,
-            req.admin_password.as_deref().unwrap_or("(existing password)"),
-            req.slug,
-            req.slug,
-            settings.server.base_domain,
-            settings.server.bind.rsplit(':').next().unwrap_or("8080"),
-        ));
     }
     operator::ensure_operator(&mut conn, OPERATOR_EMAIL, OPERATOR_PASSWORD, "Demo operator")?;
     drop(conn);

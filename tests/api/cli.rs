@@ -107,3 +107,36 @@ fn operators_are_created_from_the_command_line() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("password must be at least 10 characters"), "{:?}", text(&out));
 }
+
+#[test]
+fn search_reindex_reports_each_tenant_and_refuses_an_unknown_one() {
+    let db = database_url();
+    prepare_database(&db);
+    let slug = unique("zt");
+    let out = tradeport(
+        &[
+            "tenant",
+            "create",
+            "--slug",
+            &slug,
+            "--name",
+            "Reindex Ltd",
+            "--admin-email",
+            &format!("{slug}@cli.test"),
+            "--admin-password",
+            TEST_PASSWORD,
+        ],
+        &db,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = tradeport(&["search", "reindex", "--tenant", &slug], &db);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout} {stderr}");
+    // "(postgres)" or "(meilisearch)", whichever engine this run is configured with.
+    assert!(stdout.starts_with(&format!("{slug}: 0 products indexed (")), "{stdout}");
+    assert!(stdout.contains("0 listed on the marketplace"), "{stdout}");
+    let out = tradeport(&["search", "reindex", "--tenant", "no-such-store"], &db);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().filter(|l| !l.contains("WARN")).collect::<Vec<_>>(), vec!["tradeport: no such tenant"]);
+}

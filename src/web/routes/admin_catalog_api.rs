@@ -3,13 +3,13 @@
 
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::catalog::products::{self, Mode, Product, Refs, Row};
-use crate::catalog::{attributes, categories, media, stock};
-use crate::db::schema_tenant::{product_files, product_images, products as products_t};
+use crate::catalog::{attributes, categories, service, stock};
+use crate::db::schema_tenant::products as products_t;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::exchange::{catalog_file, table};
@@ -136,6 +136,13 @@ pub fn admin_json(p: &Product, row: &Row) -> Value {
     Value::Object(o)
 }
 
+/// The staff view of a product as it is in the database now.
+fn admin_view(c: &mut PgConnection, p: &Product) -> AppResult<Value> {
+    let refs = Refs::load(c)?;
+    let row = products::to_row(c, p, &refs)?;
+    Ok(admin_json(p, &row))
+}
+
 #[derive(Deserialize)]
 pub struct AdminListQuery {
     pub q: Option<String>,
@@ -245,9 +252,7 @@ async fn show(state: web::Data<AppState>, s: StaffCtx, path: web::Path<SkuPath>)
     let sku = path.into_inner().sku;
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let p = products::find_by_sku(c, &sku)?.ok_or_else(|| AppError::not_found("product"))?;
-        let refs = Refs::load(c)?;
-        let row = products::to_row(c, &p, &refs)?;
-        Ok(admin_json(&p, &row))
+        admin_view(c, &p)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -270,26 +275,12 @@ async fn delete(state: web::Data<AppState>, s: StaffCtx, path: web::Path<SkuPath
     let tenant_id = s.tenant.tenant.id;
     let keys = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let p = products::find_by_sku(c, &sku)?.ok_or_else(|| AppError::not_found("product"))?;
-        let mut keys: Vec<String> = product_images::table
-            .filter(product_images::product_id.eq(p.id))
-            .select((product_images::storage_key, product_images::thumb_key))
-            .load::<(String, String)>(c)?
-            .into_iter()
-            .flat_map(|(a, b)| [a, b])
-            .collect();
-        keys.extend(
-            product_files::table
-                .filter(product_files::product_id.eq(p.id))
-                .select(product_files::storage_key)
-                .load::<String>(c)?,
-        );
+        let keys = service::media_keys_of(c, p.id)?;
         products::delete(c, tenant_id, &sku)?;
         Ok(keys)
     })
     .await?;
-    for k in keys {
-        state.media.delete(&k).await?;
-    }
+    service::delete_stored(&state, keys).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -347,19 +338,10 @@ async fn put_stock(
         }
         products::after_change(c, tenant_id, &[p.id])?;
         let p = products::by_ids(c, &[p.id])?.pop().ok_or_else(|| AppError::not_found("product"))?;
-        let refs = Refs::load(c)?;
-        let row = products::to_row(c, &p, &refs)?;
-        Ok(admin_json(&p, &row))
+        admin_view(c, &p)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
-}
-
-async fn product_id(state: &AppState, s: &StaffCtx, sku: String) -> AppResult<i64> {
-    with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        Ok(products::find_by_sku(c, &sku)?.ok_or_else(|| AppError::not_found("product"))?.id)
-    })
-    .await
 }
 
 /// Multipart field `image`: checked by its bytes, stored with a thumbnail.
@@ -370,39 +352,9 @@ async fn add_image(
     multipart: actix_multipart::Multipart,
 ) -> AppResult<HttpResponse> {
     s.require(MANAGE_CATALOG)?;
-    let pid = product_id(&state, &s, path.into_inner().sku).await?;
-    let up = upload::read(multipart, &["image"], media::MAX_IMAGE_BYTES, &mut Vec::new())
-        .await?
-        .ok_or_else(|| AppError::field("image", "choose an image file"))?;
-    let img = web::block(move || media::process_image(&up.bytes))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("image worker: {e}")))??;
-    let schema = s.tenant.tenant.schema.clone();
-    let key = media::new_key(&schema, "images", img.ext);
-    let thumb_key = media::new_key(&schema, "thumbs", "jpg");
-    state.media.put(&key, img.original).await?;
-    state.media.put(&thumb_key, img.thumbnail).await?;
-    let (ct, w, h) = (img.content_type, img.width as i32, img.height as i32);
-    let id: i64 = with_tenant(&state.pool, &schema, move |c| {
-        let next: Option<i32> = product_images::table
-            .filter(product_images::product_id.eq(pid))
-            .select(diesel::dsl::max(product_images::position))
-            .first(c)?;
-        Ok(diesel::insert_into(product_images::table)
-            .values((
-                product_images::product_id.eq(pid),
-                product_images::storage_key.eq(&key),
-                product_images::thumb_key.eq(&thumb_key),
-                product_images::content_type.eq(ct),
-                product_images::width.eq(w),
-                product_images::height.eq(h),
-                product_images::position.eq(next.map_or(0, |n| n + 1)),
-            ))
-            .returning(product_images::id)
-            .get_result(c)?)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(json!({"id": id, "width": w, "height": h, "content_type": ct})))
+    let img = service::add_image(&state, &s.tenant, path.into_inner().sku, multipart).await?;
+    Ok(HttpResponse::Created()
+        .json(json!({"id": img.id, "width": img.width, "height": img.height, "content_type": img.content_type})))
 }
 
 #[derive(Deserialize)]
@@ -414,19 +366,7 @@ struct ImagePath {
 async fn remove_image(state: web::Data<AppState>, s: StaffCtx, path: web::Path<ImagePath>) -> AppResult<HttpResponse> {
     s.require(MANAGE_CATALOG)?;
     let ImagePath { sku, id } = path.into_inner();
-    let pid = product_id(&state, &s, sku).await?;
-    let keys: Option<(String, String)> = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        Ok(diesel::delete(
-            product_images::table.filter(product_images::id.eq(id)).filter(product_images::product_id.eq(pid)),
-        )
-        .returning((product_images::storage_key, product_images::thumb_key))
-        .get_result(c)
-        .optional()?)
-    })
-    .await?;
-    let (a, b) = keys.ok_or_else(|| AppError::not_found("image"))?;
-    state.media.delete(&a).await?;
-    state.media.delete(&b).await?;
+    service::remove_image(&state, &s.tenant, sku, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -439,42 +379,8 @@ async fn add_file(
     multipart: actix_multipart::Multipart,
 ) -> AppResult<HttpResponse> {
     s.require(MANAGE_CATALOG)?;
-    let pid = product_id(&state, &s, path.into_inner().sku).await?;
-    let mut fields = Vec::new();
-    let up = upload::read(multipart, &["file"], media::MAX_FILE_BYTES, &mut fields)
-        .await?
-        .ok_or_else(|| AppError::field("file", "choose a file"))?;
-    let title: String = fields
-        .iter()
-        .find(|(k, _)| k == "title")
-        .map(|(_, v)| v.trim().chars().take(200).collect())
-        .unwrap_or_default();
-    let name = media::safe_file_name(&up.file_name);
-    let ext = name
-        .rsplit('.')
-        .next()
-        .filter(|e| e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
-        .unwrap_or("bin")
-        .to_lowercase();
-    let key = media::new_key(&s.tenant.tenant.schema, "files", &ext);
-    let size = up.bytes.len() as i64;
-    state.media.put(&key, up.bytes).await?;
-    let ct = media::file_content_type(&name);
-    let id: i64 = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        Ok(diesel::insert_into(product_files::table)
-            .values((
-                product_files::product_id.eq(pid),
-                product_files::storage_key.eq(&key),
-                product_files::file_name.eq(&name),
-                product_files::content_type.eq(ct),
-                product_files::size_bytes.eq(size),
-                product_files::title.eq(&title),
-            ))
-            .returning(product_files::id)
-            .get_result(c)?)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(json!({"id": id, "size": size, "content_type": ct})))
+    let f = service::add_file(&state, &s.tenant, path.into_inner().sku, multipart).await?;
+    Ok(HttpResponse::Created().json(json!({"id": f.id, "size": f.size, "content_type": f.content_type})))
 }
 
 #[derive(Deserialize)]
@@ -549,6 +455,11 @@ async fn export(state: web::Data<AppState>, s: StaffCtx, q: web::Query<ExportQue
     run_export(&state, &s, q.format.as_deref().unwrap_or("csv")).await
 }
 
+/// A list that is never paged, in the envelope of the paged ones.
+fn whole_list<T: Serialize>(items: &[T]) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)}))
+}
+
 fn text_of(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_owned)
 }
@@ -562,8 +473,7 @@ async fn list_categories(state: web::Data<AppState>, s: StaffCtx) -> AppResult<H
             json!({"code": c.code, "name": c.name, "name_i18n": c.name_i18n, "parent": parent, "position": c.position})
         })
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)})))
+    Ok(whole_list(&items))
 }
 
 async fn create_category(state: web::Data<AppState>, s: StaffCtx, body: web::Json<Value>) -> AppResult<HttpResponse> {
@@ -598,8 +508,7 @@ async fn delete_category(
 
 async fn list_attributes(state: web::Data<AppState>, s: StaffCtx) -> AppResult<HttpResponse> {
     let items = with_tenant(&state.pool, &s.tenant.tenant.schema, attributes::all).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)})))
+    Ok(whole_list(&items))
 }
 
 async fn create_attribute(state: web::Data<AppState>, s: StaffCtx, body: web::Json<Value>) -> AppResult<HttpResponse> {
@@ -624,8 +533,7 @@ async fn create_attribute(state: web::Data<AppState>, s: StaffCtx, body: web::Js
 
 async fn list_warehouses(state: web::Data<AppState>, s: StaffCtx) -> AppResult<HttpResponse> {
     let items = with_tenant(&state.pool, &s.tenant.tenant.schema, stock::warehouses).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)})))
+    Ok(whole_list(&items))
 }
 
 async fn create_warehouse(state: web::Data<AppState>, s: StaffCtx, body: web::Json<Value>) -> AppResult<HttpResponse> {

@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::identity::companies;
 use crate::identity::customers::{CustomerPatch, STATUSES};
 use crate::identity::staff::{self, StaffRole, MANAGE_CUSTOMERS, MANAGE_STAFF};
+use crate::search::marketplace::urlencode;
 use crate::web::auth::MaybeUser;
 use crate::web::render::{render, render_status, store_page, tr};
 use crate::web::roles::{staff_role, StaffCtx};
@@ -37,15 +38,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/staff/{account_id}").route(web::post().to(update_member)));
 }
 
-/// The staff member, or a redirect to sign in; signed-in non-staff get 403.
-async fn staff_ctx(
+/// The staff member, or a redirect to sign in (back to `here`, a path in the store); signed-in
+/// non-staff get 403. Pages use it through [`staff_or_return!`].
+pub(crate) async fn staff_ctx(
     req: &HttpRequest,
     t: &TenantCtx,
     user: &MaybeUser,
     here: &str,
 ) -> Result<AppResult<StaffCtx>, HttpResponse> {
     let Some(u) = user.0.clone() else {
-        return Err(see_other(&format!("{}?next={}", t.link("/login"), t.link(here))));
+        return Err(see_other(&format!("{}?next={}", t.link("/login"), urlencode(&t.link(here)))));
     };
     Ok(match staff_role(req).await {
         Ok(Some((_, role))) => Ok(StaffCtx { user: u, role, tenant: t.clone() }),
@@ -54,14 +56,17 @@ async fn staff_ctx(
     })
 }
 
+/// `staff_or_return!(req, t, user, here)`: the [`StaffCtx`] of a page handler, or the handler
+/// returns the sign-in redirect (an error, such as 403, goes up with `?`).
 macro_rules! staff_or_return {
     ($req:expr, $t:expr, $user:expr, $here:expr) => {
-        match staff_ctx(&$req, &$t, &$user, $here).await {
+        match $crate::web::routes::admin_pages::staff_ctx(&$req, &$t, &$user, $here).await {
             Ok(ctx) => ctx?,
             Err(redirect) => return Ok(redirect),
         }
     };
 }
+pub(crate) use staff_or_return;
 
 async fn home(t: TenantCtx) -> HttpResponse {
     see_other(&t.link("/admin/customers"))
