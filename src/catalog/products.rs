@@ -686,6 +686,7 @@ pub fn delete(conn: &mut PgConnection, tenant_id: i64, sku: &str) -> AppResult<(
 /// In the same transaction as a change: refresh the marketplace listing and enqueue the
 /// search-index update, so neither can be lost or sent for a rolled-back change.
 pub fn after_change(conn: &mut PgConnection, tenant_id: i64, ids: &[i64]) -> AppResult<()> {
+    crate::search::words::record_products(conn, ids)?;
     crate::search::marketplace::sync(conn, tenant_id, ids)?;
     crate::search::enqueue_index(conn, tenant_id, ids)
 }

@@ -36,6 +36,7 @@ pub const PLATFORM: &[Migration] = &[
     migration!("platform", "0001_platform"),
     migration!("platform", "0002_identity"),
     migration!("platform", "0003_jobs_catalog"),
+    migration!("platform", "0004_marketplace_words"),
 ];
 /// Every migration of a tenant schema, in order.
 pub const TENANT: &[Migration] = &[
@@ -43,6 +44,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0002_customers"),
     migration!("tenant", "0003_no_account_fks"),
     migration!("tenant", "0004_catalog"),
+    migration!("tenant", "0005_search_words"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -20,6 +20,7 @@
 
 pub mod engine;
 pub mod load;
+pub mod manage;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 

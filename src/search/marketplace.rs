@@ -28,7 +28,7 @@ pub fn sync(conn: &mut PgConnection, tenant_id: i64, ids: &[i64]) -> AppResult<(
     .bind::<Int8, _>(tenant_id)
     .bind::<Array<Int8>, _>(ids)
     .execute(conn)?;
-    Ok(())
+    super::words::record_listings(conn, tenant_id, ids)
 }
 
 /// Rebuilds a tenant's whole listing.
@@ -40,6 +40,13 @@ pub fn resync_all(conn: &mut PgConnection, tenant_id: i64) -> AppResult<u64> {
         "INSERT INTO public.marketplace_products (tenant_id, product_id, sku, name, brand, category, status) \
          SELECT $1, p.id, p.sku, p.name, p.brand, coalesce(c.name, ''), p.status \
          FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.status <> 'archived'",
+    )
+    .bind::<Int8, _>(tenant_id)
+    .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO public.marketplace_words SELECT DISTINCT w FROM public.marketplace_products m, \
+         regexp_split_to_table(lower(m.name || ' ' || m.brand), '[^[:alnum:]]+') w \
+         WHERE m.tenant_id = $1 AND length(w) BETWEEN 2 AND 60 ON CONFLICT DO NOTHING",
     )
     .bind::<Int8, _>(tenant_id)
     .execute(conn)?;
@@ -83,25 +90,20 @@ pub fn search(conn: &mut PgConnection, q: &str, limit: i64) -> AppResult<Vec<Sto
     }
     let listed = tenants::list_marketplace(conn)?;
     let ids: Vec<i64> = listed.iter().map(|t| t.id).collect();
-    let prefix: String = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .map(|w| format!("{}:*", w.to_lowercase()))
-        .collect::<Vec<_>>()
-        .join(" & ");
-    diesel::sql_query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)").execute(conn)?;
+    let Some(tsq) = super::words::tsquery_text(conn, super::words::Dict::Marketplace, q)? else {
+        return Ok(Vec::new());
+    };
     let hits: Vec<Hit> = diesel::sql_query(
         "SELECT m.tenant_id, m.sku, m.name, m.brand, m.category, m.status FROM public.marketplace_products m \
-         WHERE m.tenant_id = ANY($1) AND (m.search_doc @@ websearch_to_tsquery('russian', $2) \
-           OR ($3 <> '' AND m.search_doc @@ to_tsquery('simple', $3)) OR lower($2) <% lower(m.name) OR lower(m.sku) = lower($2)) \
+         WHERE m.tenant_id = ANY($1) AND (lower(m.sku) = lower($2) \
+           OR m.search_doc @@ to_tsquery('russian', $3) OR m.search_doc @@ to_tsquery('simple', $3)) \
          ORDER BY (lower(m.sku) = lower($2)) DESC, \
-           ts_rank(m.search_doc, websearch_to_tsquery('russian', $2)) + strict_word_similarity(lower($2), lower(m.name)) DESC, m.name \
+           ts_rank(m.search_doc, to_tsquery('russian', $3) || to_tsquery('simple', $3)) DESC, m.name \
          LIMIT $4",
     )
     .bind::<Array<Int8>, _>(&ids)
     .bind::<Text, _>(q)
-    .bind::<Text, _>(&prefix)
+    .bind::<Text, _>(&tsq)
     .bind::<BigInt, _>(limit)
     .load(conn)?;
     Ok(hits

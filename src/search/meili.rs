@@ -304,7 +304,7 @@ impl MeiliEngine {
                 }
             }
         }
-        Ok(Results { ids, total, facets: out })
+        Ok(Results { ids, total, capped: false, facets: out })
     }
 
     /// Adds or replaces the documents of `ids` and deletes those that are gone or archived.

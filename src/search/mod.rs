@@ -7,6 +7,7 @@ pub mod marketplace;
 pub mod meili;
 pub mod pg;
 pub mod query;
+pub mod words;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -41,7 +42,10 @@ pub struct Facets {
 #[derive(Debug, Clone, Default)]
 pub struct Results {
     pub ids: Vec<i64>,
+    /// Matches, counted up to [`pg::CAP`] when `capped`.
     pub total: i64,
+    /// More matches than were counted: show "more than `total`".
+    pub capped: bool,
     pub facets: Facets,
 }
 

@@ -1,6 +1,7 @@
 //! One integration-test binary (links once). Each module is a set of user stories.
 
 mod admin_catalog_pages;
+mod admin_pricing_pages;
 mod auth;
 mod browser;
 mod catalog;

@@ -2,24 +2,17 @@
 //! customer, quantity breaks, promotions; and the catalog/portal settings.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::catalog::products;
 use crate::catalog::settings as cs;
-use crate::db::schema_tenant::{
-    categories, companies, customer_prices, price_groups, price_types, product_prices, products as products_t,
-    promotions, quantity_breaks,
-};
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::identity::staff::{MANAGE_PRICES, SEE_CUSTOMERS};
-use crate::money::{format, parse_amount, parse_percent, parse_qty};
+use crate::money::format;
 use crate::platform::tenant_settings;
+use crate::pricing::manage::{self, Sent};
 use crate::web::roles::StaffCtx;
 use crate::web::routes::account_api::IdPath;
 use crate::web::routes::catalog_api::SkuPath;
@@ -47,25 +40,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn money_of(v: &Value) -> Result<Decimal, String> {
+/// A money value as sent: a decimal string or a whole number.
+fn money_text(v: &Value) -> Sent {
     match v {
-        Value::String(s) => parse_amount(s),
-        Value::Number(n) if n.is_i64() || n.is_u64() => parse_amount(&n.to_string()),
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
         _ => Err("must be a decimal string like \"1234.50\"".into()),
     }
 }
 
-fn percent_of(v: &Value) -> Result<Decimal, String> {
+/// A percentage as sent: a string or any number.
+fn percent_text(v: &Value) -> Sent {
     match v {
-        Value::String(s) => parse_percent(s),
-        Value::Number(n) => parse_percent(&n.to_string()),
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
         _ => Err("must be a percentage like \"7.5\"".into()),
     }
 }
 
-fn valid_code(code: &str) -> bool {
-    (1..=40).contains(&code.len())
-        && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+/// `body[key]` converted by `text`, or "is required".
+fn required(body: &Value, key: &str, text: fn(&Value) -> Sent) -> Sent {
+    body.get(key).map(text).unwrap_or(Err("is required".into()))
+}
+
+fn str_of(body: &Value, key: &str) -> String {
+    body.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+fn list_json<T: serde::Serialize>(items: Vec<T>) -> HttpResponse {
+    let n = items.len();
+    HttpResponse::Ok().json(json!({"items": items, "total": n, "page": 1, "per_page": n.max(1)}))
 }
 
 #[derive(Deserialize)]
@@ -75,44 +79,13 @@ struct CodePath {
 
 async fn list_groups(state: web::Data<AppState>, s: StaffCtx) -> AppResult<HttpResponse> {
     s.require(SEE_CUSTOMERS)?;
-    let rows: Vec<(String, String, String, Decimal, i64)> = with_tenant(&state.pool, &s.tenant.tenant.schema, |c| {
-        let groups: Vec<(String, String, String, Decimal)> = price_groups::table
-            .select((price_groups::code, price_groups::name, price_groups::price_type, price_groups::discount_percent))
-            .order(price_groups::code)
-            .load(c)?;
-        let mut out = Vec::new();
-        for (code, name, t, d) in groups {
-            let n: i64 = product_prices::table.filter(product_prices::price_type.eq(&t)).count().get_result(c)?;
-            out.push((code, name, t, d, n));
-        }
-        Ok(out)
-    })
-    .await?;
-    let items: Vec<_> = rows
-        .iter()
-        .map(|(code, name, t, d, n)| json!({"code": code, "name": name, "price_type": t, "discount_percent": format(*d), "prices": n}))
-        .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)})))
-}
-
-/// Creates the group (and its price type of the same code) when missing.
-fn ensure_group(c: &mut PgConnection, code: &str) -> AppResult<String> {
-    if !valid_code(code) {
-        return Err(AppError::field("code", "use 1–40 lowercase latin letters, digits, - or _"));
-    }
-    let t: Option<String> = price_groups::table.find(code).select(price_groups::price_type).first(c).optional()?;
-    if let Some(t) = t {
-        return Ok(t);
-    }
-    diesel::insert_into(price_types::table)
-        .values((price_types::code.eq(code), price_types::name.eq(code)))
-        .on_conflict_do_nothing()
-        .execute(c)?;
-    diesel::insert_into(price_groups::table)
-        .values((price_groups::code.eq(code), price_groups::name.eq(code), price_groups::price_type.eq(code)))
-        .execute(c)?;
-    Ok(code.to_owned())
+    let groups = with_tenant(&state.pool, &s.tenant.tenant.schema, manage::list_groups).await?;
+    Ok(list_json(
+        groups
+            .iter()
+            .map(|g| json!({"code": g.code, "name": g.name, "price_type": g.price_type, "discount_percent": format(g.discount_percent), "prices": g.prices}))
+            .collect(),
+    ))
 }
 
 async fn patch_group(
@@ -124,48 +97,14 @@ async fn patch_group(
     s.require(MANAGE_PRICES)?;
     let code = path.into_inner().code;
     let b = body.into_inner();
-    let mut errors = FieldErrors::new();
-    let name = b.get("name").and_then(Value::as_str).map(str::trim).map(str::to_owned);
-    if name.as_deref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
-        errors.insert("name".into(), "must be 1–100 characters".into());
-    }
-    let discount = match b.get("discount_percent") {
-        Some(v) => match percent_of(v) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                errors.insert("discount_percent".into(), e);
-                None
-            }
-        },
-        None => None,
+    let patch = manage::GroupPatch {
+        name: b.get("name").and_then(Value::as_str).map(str::to_owned),
+        discount_percent: b.get("discount_percent").map(percent_text),
+        price_type: b.get("price_type").and_then(Value::as_str).map(str::to_owned),
     };
-    let price_type = b.get("price_type").and_then(Value::as_str).map(str::to_owned);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        ensure_group(c, &code)?;
-        if let Some(n) = name {
-            diesel::update(price_groups::table.find(&code)).set(price_groups::name.eq(n)).execute(c)?;
-        }
-        if let Some(d) = discount {
-            diesel::update(price_groups::table.find(&code)).set(price_groups::discount_percent.eq(d)).execute(c)?;
-        }
-        if let Some(t) = price_type {
-            let exists: i64 = price_types::table.filter(price_types::code.eq(&t)).count().get_result(c)?;
-            if exists == 0 {
-                return Err(AppError::field("price_type", format!("unknown price type {t}")));
-            }
-            diesel::update(price_groups::table.find(&code)).set(price_groups::price_type.eq(t)).execute(c)?;
-        }
-        let (code, name, t, d): (String, String, String, Decimal) = price_groups::table
-            .find(&code)
-            .select((price_groups::code, price_groups::name, price_groups::price_type, price_groups::discount_percent))
-            .first(c)?;
-        Ok(json!({"code": code, "name": name, "price_type": t, "discount_percent": format(d)}))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(v))
+    let (code, name, t, d) =
+        with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::patch_group(c, &code, patch)).await?;
+    Ok(HttpResponse::Ok().json(json!({"code": code, "name": name, "price_type": t, "discount_percent": format(d)})))
 }
 
 /// `[{sku, price}]`: the group's price list (its price type's prices). Checked completely;
@@ -178,58 +117,10 @@ async fn put_group_prices(
 ) -> AppResult<HttpResponse> {
     s.require(MANAGE_PRICES)?;
     let code = path.into_inner().code;
-    let lines = body.into_inner();
-    if lines.len() > 100_000 {
-        return Err(AppError::PayloadTooLarge("at most 100,000 prices per request".into()));
-    }
-    let tenant_id = s.tenant.tenant.id;
-    let n = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let t = ensure_group(c, &code)?;
-        if t == "base" {
-            return Err(AppError::field("code", "this group uses base prices; change base prices on the products"));
-        }
-        let ids: std::collections::HashMap<String, i64> = products_t::table
-            .select((products_t::sku, products_t::id))
-            .load::<(String, i64)>(c)?
-            .into_iter()
-            .map(|(s, i)| (s.to_lowercase(), i))
-            .collect();
-        let mut errors = FieldErrors::new();
-        let mut rows = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            let sku = l.get("sku").and_then(Value::as_str).unwrap_or("");
-            match (ids.get(&sku.to_lowercase()), l.get("price").map(money_of)) {
-                (Some(id), Some(Ok(p))) => rows.push((*id, p)),
-                (None, _) => {
-                    errors.insert(format!("{i}.sku"), format!("unknown SKU {sku}"));
-                }
-                (_, Some(Err(e))) => {
-                    errors.insert(format!("{i}.price"), e);
-                }
-                (_, None) => {
-                    errors.insert(format!("{i}.price"), "is required".into());
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        for (id, p) in &rows {
-            diesel::insert_into(product_prices::table)
-                .values((
-                    product_prices::product_id.eq(id),
-                    product_prices::price_type.eq(&t),
-                    product_prices::price.eq(p),
-                ))
-                .on_conflict((product_prices::product_id, product_prices::price_type))
-                .do_update()
-                .set(product_prices::price.eq(p))
-                .execute(c)?;
-        }
-        let _ = tenant_id;
-        Ok(rows.len())
-    })
-    .await?;
+    let lines: Vec<(String, Sent)> =
+        body.into_inner().iter().map(|l| (str_of(l, "sku"), required(l, "price", money_text))).collect();
+    let n =
+        with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::set_group_prices(c, &code, &lines)).await?;
     Ok(HttpResponse::Ok().json(json!({"updated": n})))
 }
 
@@ -240,31 +131,12 @@ async fn customer_prices_list(
 ) -> AppResult<HttpResponse> {
     s.require(SEE_CUSTOMERS)?;
     let id = path.id;
-    let rows = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let exists: i64 = companies::table.filter(companies::id.eq(id)).count().get_result(c)?;
-        if exists == 0 {
-            return Err(AppError::not_found("customer"));
-        }
-        Ok(customer_prices::table
-            .inner_join(products_t::table.on(products_t::id.eq(customer_prices::product_id)))
-            .filter(customer_prices::company_id.eq(id))
-            .select((
-                products_t::sku,
-                customer_prices::price,
-                customer_prices::valid_from,
-                customer_prices::valid_to,
-                customer_prices::note,
-            ))
-            .order(products_t::sku)
-            .load::<(String, Decimal, Option<chrono::NaiveDate>, Option<chrono::NaiveDate>, String)>(c)?)
-    })
-    .await?;
-    let items: Vec<_> = rows
-        .iter()
-        .map(|(sku, p, f, t, n)| json!({"sku": sku, "price": format(*p), "valid_from": f, "valid_to": t, "note": n}))
-        .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)})))
+    let rows = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::contract_prices(c, id)).await?;
+    Ok(list_json(
+        rows.iter()
+            .map(|p| json!({"sku": p.sku, "price": format(p.price), "valid_from": p.valid_from, "valid_to": p.valid_to, "note": p.note}))
+            .collect(),
+    ))
 }
 
 /// `[{sku, price, valid_from?, valid_to?, note?}]`: replaces the customer's contract prices.
@@ -276,68 +148,29 @@ async fn put_customer_prices(
 ) -> AppResult<HttpResponse> {
     s.require(MANAGE_PRICES)?;
     let id = path.id;
-    let lines = body.into_inner();
-    let n = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let exists: i64 = companies::table.filter(companies::id.eq(id)).count().get_result(c)?;
-        if exists == 0 {
-            return Err(AppError::not_found("customer"));
-        }
-        let mut errors = FieldErrors::new();
-        let mut rows = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            let sku = l.get("sku").and_then(Value::as_str).unwrap_or("");
-            let p = products::find_by_sku(c, sku)?;
-            let price = l.get("price").map(money_of).unwrap_or(Err("is required".into()));
-            let date = |k: &str| -> Result<Option<chrono::NaiveDate>, String> {
-                match l.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
-                    Some(s) => products::parse_date(s).map(Some).ok_or_else(|| "must be a date like 2026-12-31".into()),
-                    None => Ok(None),
-                }
-            };
-            let (from, to) = (date("valid_from"), date("valid_to"));
-            let note: String = l.get("note").and_then(Value::as_str).unwrap_or("").chars().take(200).collect();
-            match (p, price, from, to) {
-                (Some(p), Ok(price), Ok(f), Ok(t)) => {
-                    if matches!((f, t), (Some(f), Some(t)) if t < f) {
-                        errors.insert(format!("{i}.valid_to"), "must not be before valid_from".into());
-                    } else {
-                        rows.push((p.id, price, f, t, note));
-                    }
-                }
-                (None, ..) => {
-                    errors.insert(format!("{i}.sku"), format!("unknown SKU {sku}"));
-                }
-                (_, Err(e), ..) => {
-                    errors.insert(format!("{i}.price"), e);
-                }
-                (_, _, Err(e), _) => {
-                    errors.insert(format!("{i}.valid_from"), e);
-                }
-                (_, _, _, Err(e)) => {
-                    errors.insert(format!("{i}.valid_to"), e);
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        diesel::delete(customer_prices::table.filter(customer_prices::company_id.eq(id))).execute(c)?;
-        for (pid, price, f, t, note) in &rows {
-            diesel::insert_into(customer_prices::table)
-                .values((
-                    customer_prices::company_id.eq(id),
-                    customer_prices::product_id.eq(pid),
-                    customer_prices::price.eq(price),
-                    customer_prices::valid_from.eq(f),
-                    customer_prices::valid_to.eq(t),
-                    customer_prices::note.eq(note),
-                ))
-                .execute(c)?;
-        }
-        Ok(rows.len())
-    })
-    .await?;
+    let lines: Vec<manage::ContractLine> = body
+        .into_inner()
+        .iter()
+        .map(|l| manage::ContractLine {
+            sku: str_of(l, "sku"),
+            price: required(l, "price", money_text),
+            valid_from: l.get("valid_from").and_then(Value::as_str).map(str::to_owned),
+            valid_to: l.get("valid_to").and_then(Value::as_str).map(str::to_owned),
+            note: str_of(l, "note"),
+        })
+        .collect();
+    let n = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::replace_contract_prices(c, id, &lines))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"updated": n})))
+}
+
+/// A quantity as sent: a string or a number.
+fn qty_text(v: &Value) -> Sent {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err("is required".into()),
+    }
 }
 
 /// `[{min_qty, discount_percent}]`: replaces the product's quantity breaks.
@@ -349,194 +182,56 @@ async fn put_breaks(
 ) -> AppResult<HttpResponse> {
     s.require(MANAGE_PRICES)?;
     let sku = path.into_inner().sku;
-    let lines = body.into_inner();
-    let mut errors = FieldErrors::new();
-    let mut rows = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let q = match l.get("min_qty") {
-            Some(Value::String(s)) => parse_qty(s),
-            Some(Value::Number(n)) => parse_qty(&n.to_string()),
-            _ => Err("is required".into()),
-        };
-        let p = l.get("discount_percent").map(percent_of).unwrap_or(Err("is required".into()));
-        match (q, p) {
-            (Ok(q), Ok(p)) if p > Decimal::ZERO && p < Decimal::ONE_HUNDRED => rows.push((q, p)),
-            (Ok(_), Ok(_)) => {
-                errors.insert(format!("{i}.discount_percent"), "must be between 0 and 100".into());
-            }
-            (Err(e), _) => {
-                errors.insert(format!("{i}.min_qty"), e);
-            }
-            (_, Err(e)) => {
-                errors.insert(format!("{i}.discount_percent"), e);
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let n = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let p = products::find_by_sku(c, &sku)?.ok_or_else(|| AppError::not_found("product"))?;
-        diesel::delete(quantity_breaks::table.filter(quantity_breaks::product_id.eq(p.id))).execute(c)?;
-        for (q, d) in &rows {
-            diesel::insert_into(quantity_breaks::table)
-                .values((
-                    quantity_breaks::product_id.eq(p.id),
-                    quantity_breaks::min_qty.eq(q),
-                    quantity_breaks::discount_percent.eq(d),
-                ))
-                .on_conflict((quantity_breaks::product_id, quantity_breaks::min_qty))
-                .do_update()
-                .set(quantity_breaks::discount_percent.eq(d))
-                .execute(c)?;
-        }
-        Ok(rows.len())
-    })
-    .await?;
+    let lines: Vec<manage::BreakLine> = body
+        .into_inner()
+        .iter()
+        .map(|l| manage::BreakLine {
+            min_qty: required(l, "min_qty", qty_text),
+            discount_percent: required(l, "discount_percent", percent_text),
+        })
+        .collect();
+    let n = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::replace_breaks(c, &sku, &lines)).await?;
     Ok(HttpResponse::Ok().json(json!({"updated": n})))
 }
 
-type PromoRow = (i64, String, String, Decimal, DateTime<Utc>, DateTime<Utc>, Vec<i64>, Vec<i64>, Vec<String>, bool);
-
 async fn list_promotions(state: web::Data<AppState>, s: StaffCtx) -> AppResult<HttpResponse> {
-    let rows: Vec<PromoRow> = with_tenant(&state.pool, &s.tenant.tenant.schema, |c| {
-        Ok(promotions::table
-            .select((
-                promotions::id,
-                promotions::name,
-                promotions::kind,
-                promotions::value,
-                promotions::starts_at,
-                promotions::ends_at,
-                promotions::product_ids,
-                promotions::category_ids,
-                promotions::price_groups,
-                promotions::active,
-            ))
-            .order(promotions::starts_at.desc())
-            .load(c)?)
-    })
-    .await?;
-    let items: Vec<_> = rows
-        .iter()
-        .map(|r| json!({"id": r.0, "name": r.1, "kind": r.2, "value": format(r.3), "starts_at": r.4, "ends_at": r.5, "product_ids": r.6, "category_ids": r.7, "price_groups": r.8, "active": r.9}))
-        .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": items, "total": items.len(), "page": 1, "per_page": items.len().max(1)})))
+    let rows = with_tenant(&state.pool, &s.tenant.tenant.schema, manage::list_promotions).await?;
+    Ok(list_json(
+        rows.iter()
+            .map(|r| json!({"id": r.id, "name": r.name, "kind": r.kind, "value": format(r.value), "starts_at": r.starts_at, "ends_at": r.ends_at, "product_ids": r.product_ids, "category_ids": r.category_ids, "price_groups": r.price_groups, "active": r.active}))
+            .collect(),
+    ))
 }
 
 /// `{name, kind: percent|fixed_price, value, starts_at, ends_at, skus?, categories?, price_groups?}`.
 async fn create_promotion(state: web::Data<AppState>, s: StaffCtx, body: web::Json<Value>) -> AppResult<HttpResponse> {
     s.require(MANAGE_PRICES)?;
     let b = body.into_inner();
-    let mut errors = FieldErrors::new();
-    let name = b.get("name").and_then(Value::as_str).unwrap_or("").trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.insert("name".into(), "must be 1–200 characters".into());
-    }
-    let kind = b.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
-    let value = match kind.as_str() {
-        "percent" => b.get("value").map(percent_of).unwrap_or(Err("is required".into())).and_then(|v| {
-            if v > Decimal::ZERO && v < Decimal::ONE_HUNDRED {
-                Ok(v)
-            } else {
-                Err("must be between 0 and 100".into())
-            }
-        }),
-        "fixed_price" => b.get("value").map(money_of).unwrap_or(Err("is required".into())),
-        _ => Err("kind must be percent or fixed_price".into()),
-    };
-    let value = value.map_err(|e| errors.insert("value".into(), e)).ok();
-    let ts = |k: &str, errors: &mut FieldErrors| -> Option<DateTime<Utc>> {
-        let s = b.get(k).and_then(Value::as_str).unwrap_or("");
-        DateTime::parse_from_rfc3339(s)
-            .map(|d| d.with_timezone(&Utc))
-            .ok()
-            .or_else(|| products::parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc()))
-            .or_else(|| {
-                errors.insert(k.into(), "must be a date or time like 2026-12-01 or 2026-12-01T00:00:00Z".into());
-                None
-            })
-    };
-    let (start, end) = (ts("starts_at", &mut errors), ts("ends_at", &mut errors));
-    if let (Some(a), Some(z)) = (start, end) {
-        if z <= a {
-            errors.insert("ends_at".into(), "must be after starts_at".into());
-        }
-    }
+    let kind = str_of(&b, "kind");
     let list = |k: &str| -> Vec<String> {
         b.get(k)
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default()
     };
-    let (skus, cats, groups) = (list("skus"), list("categories"), list("price_groups"));
-    if kind == "fixed_price" && !cats.is_empty() {
-        errors.insert("categories".into(), "a fixed price applies to products, not categories".into());
-    }
-    if skus.is_empty() && cats.is_empty() {
-        errors.insert("skus".into(), "name the products or categories the promotion is for".into());
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let (value, start, end) = (value.unwrap_or_default(), start.unwrap_or_default(), end.unwrap_or_default());
-    let id: i64 = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let mut errors = FieldErrors::new();
-        let mut pids = Vec::new();
-        for sku in &skus {
-            match products::find_by_sku(c, sku)? {
-                Some(p) => pids.push(p.id),
-                None => {
-                    errors.insert("skus".into(), format!("unknown SKU {sku}"));
-                }
-            }
-        }
-        let mut cids = Vec::new();
-        for code in &cats {
-            match categories::table
-                .filter(categories::code.eq(code))
-                .select(categories::id)
-                .first::<i64>(c)
-                .optional()?
-            {
-                Some(id) => cids.push(id),
-                None => {
-                    errors.insert("categories".into(), format!("unknown category {code}"));
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        Ok(diesel::insert_into(promotions::table)
-            .values((
-                promotions::name.eq(&name),
-                promotions::kind.eq(&kind),
-                promotions::value.eq(value),
-                promotions::starts_at.eq(start),
-                promotions::ends_at.eq(end),
-                promotions::product_ids.eq(pids),
-                promotions::category_ids.eq(cids),
-                promotions::price_groups.eq(groups),
-            ))
-            .returning(promotions::id)
-            .get_result(c)?)
-    })
-    .await?;
+    let new = manage::NewPromotion {
+        name: str_of(&b, "name"),
+        value: required(&b, "value", if kind == "percent" { percent_text } else { money_text }),
+        kind,
+        starts_at: str_of(&b, "starts_at"),
+        ends_at: str_of(&b, "ends_at"),
+        skus: list("skus"),
+        categories: list("categories"),
+        price_groups: list("price_groups"),
+    };
+    let id = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::create_promotion(c, new)).await?;
     Ok(HttpResponse::Created().json(json!({"id": id})))
 }
 
 async fn delete_promotion(state: web::Data<AppState>, s: StaffCtx, path: web::Path<IdPath>) -> AppResult<HttpResponse> {
     s.require(MANAGE_PRICES)?;
     let id = path.id;
-    let n = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        Ok(diesel::delete(promotions::table.find(id)).execute(c)?)
-    })
-    .await?;
-    if n == 0 {
-        return Err(AppError::not_found("promotion"));
-    }
+    with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| manage::delete_promotion(c, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

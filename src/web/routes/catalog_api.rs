@@ -60,6 +60,7 @@ async fn search(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: M
         "total": page.total,
         "page": pg,
         "per_page": per,
+        "total_capped": page.results.capped,
         "took_ms": page.took_ms,
         "engine": state.search.name(),
         "facets": {

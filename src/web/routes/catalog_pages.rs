@@ -120,6 +120,7 @@ async fn listing(
                     i
                 }).collect::<Vec<_>>(),
                 "total": total,
+                "capped": results.capped,
                 "took_ms": took_ms,
                 "q": get("q"),
                 "sort": get("sort"),
@@ -144,7 +145,7 @@ async fn listing(
             })
         }
         None => {
-            json!({"items": [], "total": 0, "error": error, "q": get("q"), "action": req.path(), "subcategories": [], "breadcrumbs": [], "brands": [], "availability": [], "categories": [], "attributes": [], "sorts": [], "price_range": null, "price_min": get("price_min"), "price_max": get("price_max"), "prev": null, "next": null, "category": null, "took_ms": 0, "sort": "", "currency": "", "page": 1, "pages": 1})
+            json!({"items": [], "total": 0, "capped": false, "error": error, "q": get("q"), "action": req.path(), "subcategories": [], "breadcrumbs": [], "brands": [], "availability": [], "categories": [], "attributes": [], "sorts": [], "price_range": null, "price_min": get("price_min"), "price_max": get("price_max"), "prev": null, "next": null, "category": null, "took_ms": 0, "sort": "", "currency": "", "page": 1, "pages": 1})
         }
     };
     let ctx = store_page(req, &title, data).await?;

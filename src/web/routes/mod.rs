@@ -7,6 +7,7 @@ pub mod admin_catalog_api;
 pub mod admin_catalog_pages;
 pub mod admin_pages;
 pub mod admin_pricing_api;
+pub mod admin_pricing_pages;
 pub mod assets;
 pub mod auth_api;
 pub mod catalog_api;
@@ -36,7 +37,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(store_pages::configure)
         .configure(account_pages::configure)
         .configure(admin_pages::configure)
-        .configure(admin_catalog_pages::configure);
+        .configure(admin_catalog_pages::configure)
+        .configure(admin_pricing_pages::configure);
 }
 
 /// Routes of the platform host.

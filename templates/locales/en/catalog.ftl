@@ -17,6 +17,7 @@ sort-price_asc = Price: low to high
 sort-price_desc = Price: high to low
 sort-name = Name
 sort-newest = Newest
+catalog-more-than = more than
 catalog-found = Products found:
 catalog-nothing = Nothing found. Check the spelling or remove some filters.
 upcoming-from = expected from

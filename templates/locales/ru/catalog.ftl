@@ -17,6 +17,7 @@ sort-price_asc = Сначала дешевле
 sort-price_desc = Сначала дороже
 sort-name = По названию
 sort-newest = Сначала новые
+catalog-more-than = более
 catalog-found = Найдено товаров:
 catalog-nothing = Ничего не найдено. Проверьте написание или уберите часть фильтров.
 upcoming-from = ожидается с

@@ -23,6 +23,8 @@ pub(super) struct Loaded {
     pub(super) product: Option<(String, Row)>,
     pub(super) images: Vec<(i64, i32, i32)>,
     pub(super) files: Vec<(i64, String, String, i64)>,
+    /// Quantity breaks `(min qty, percent)` of the product.
+    pub(super) breaks: Vec<(rust_decimal::Decimal, rust_decimal::Decimal)>,
 }
 
 pub(super) fn load(c: &mut PgConnection, sku: Option<String>) -> AppResult<Loaded> {
@@ -46,6 +48,10 @@ pub(super) fn load(c: &mut PgConnection, sku: Option<String>) -> AppResult<Loade
         ),
         None => (Vec::new(), Vec::new()),
     };
+    let breaks = match &p {
+        Some(p) => crate::pricing::manage::breaks(c, p.id)?,
+        None => Vec::new(),
+    };
     let product = match p {
         Some(p) => Some((p.sku.clone(), products::to_row(c, &p, &refs)?)),
         None => None,
@@ -59,6 +65,7 @@ pub(super) fn load(c: &mut PgConnection, sku: Option<String>) -> AppResult<Loade
         product,
         images,
         files,
+        breaks,
     })
 }
 

@@ -3,6 +3,7 @@
 //! `admin_catalog_api` (list, save, import) and `catalog::*`; every staff role may look,
 //! `MANAGE_CATALOG` may change.
 
+mod breaks;
 mod categories;
 mod form;
 mod import;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/products/{sku}").route(web::get().to(edit)).route(web::post().to(update)))
         .service(web::resource("/admin/products/{sku}/stock").route(web::post().to(update_stock)))
+        .service(web::resource("/admin/products/{sku}/quantity-breaks").route(web::post().to(breaks::update)))
         .service(web::resource("/admin/products/{sku}/images").route(web::post().to(add_image)))
         .service(web::resource("/admin/products/{sku}/images/{id}/delete").route(web::post().to(remove_image)))
         .service(web::resource("/admin/products/{sku}/files").route(web::post().to(add_file)))
@@ -140,6 +142,7 @@ fn product_link(t: &TenantCtx, sku: &str, done: &str) -> String {
     let anchor = match done {
         "image" | "image-removed" => "#images",
         "file" | "file-removed" => "#files",
+        "breaks" => "#breaks",
         _ => "",
     };
     t.link(&format!("{}?done={done}{anchor}", product_path(sku)))

@@ -89,6 +89,10 @@ pub(super) async fn list(
     render_status(&state, "admin/products", &ctx, 200)
 }
 
+fn done_is(req: &HttpRequest, what: &str) -> bool {
+    req.query_string().split('&').any(|p| p == format!("done={what}"))
+}
+
 /// Renders the product form (new when `sku` is `None`) with what was posted, if anything.
 pub(super) async fn product_view(
     state: &AppState,
@@ -150,6 +154,7 @@ pub(super) async fn product_view(
                 "editable": can_manage || (stock_only && *g == "stock")}));
         }
     }
+    let breaks = super::breaks::section(&l, &values, &mut errors, s, done_is(req, "breaks"));
     let alerts: Vec<String> = errors.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
     let current = l.product.as_ref().map(|(sku, _)| sku.clone());
     let path = current.as_deref().map(urlencode).unwrap_or_default();
@@ -195,7 +200,7 @@ pub(super) async fn product_view(
     };
     let data = json!({"is_new": is_new, "sku": current, "path": path, "action": action, "groups": groups, "summary": summary, "alerts": alerts,
         "images": images, "files": files, "notice": notice, "image_error": image_error, "file_error": file_error, "heading": heading, "status": stored_status, "status_label": (!stored_status.is_empty()).then(|| tx.status(&stored_status)),
-        "can_manage": can_manage, "stock_only": stock_only});
+        "can_manage": can_manage, "stock_only": stock_only, "breaks": breaks});
     let ctx = store_page(req, &title, data).await?;
     render_status(state, "admin/product_edit", &ctx, status)
 }

@@ -1,0 +1,107 @@
+# Supplier back office: customer groups, promotions, contract prices, quantity breaks.
+
+admin-pricing-title = Prices and promotions
+admin-pricing-nav = Prices
+admin-pricing-saved = Saved.
+admin-pricing-read-only = You can look at prices; changing them needs the owner, administrator or manager role.
+
+admin-pricing-order-title = How a buyer's price is worked out
+admin-pricing-order-intro = Each step starts from the price of the step before; amounts are rounded to kopecks.
+admin-pricing-order-1 = The base price of the product.
+admin-pricing-order-2 = If the buyer's group has its own price list and it has a price for the product, that price is used instead.
+admin-pricing-order-3 = If the buyer's company has a contract price valid today, it is used, and nothing below is applied on top of it (except a cheaper promotion).
+admin-pricing-order-4 = From a certain quantity the price drops by the product's quantity break, in percent.
+admin-pricing-order-5 = Then the group discount is taken off.
+admin-pricing-order-6 = Then the customer's own discount (set on the customer's page).
+admin-pricing-order-7 = A running promotion for the product, its category or the buyer's group replaces the price only when it is cheaper. Promotions do not add up: the cheapest one wins.
+admin-pricing-import-hint = Group price lists are loaded with the catalog import: add a column named price:<group code> (for example price:dealer) to the spreadsheet at
+admin-pricing-import-link = Import
+
+admin-pricing-groups = Customer groups
+admin-pricing-groups-hint = A customer is put in a group on the customer's page. A new group gets a price list of the same code.
+admin-pricing-no-groups = There are no customer groups yet.
+admin-pricing-code = Code
+admin-pricing-code-hint = Latin lowercase letters, digits, - or _, for example dealer. It cannot be changed later.
+admin-pricing-name = Name
+admin-pricing-price-list = Price list
+admin-pricing-discount = Group discount, %
+admin-pricing-prices = Prices in list
+admin-pricing-customers = Customers
+admin-pricing-save = Save
+admin-pricing-add-group = Add a group
+admin-pricing-add = Add
+admin-pricing-group-exists = A group with this code already exists.
+
+admin-pricing-promotions = Promotions
+admin-pricing-no-promotions = There are no promotions.
+admin-pricing-kind = Kind
+admin-pricing-kind-percent = Percent off
+admin-pricing-kind-fixed_price = Fixed price
+admin-pricing-value = Value
+admin-pricing-value-hint = Percent (1–99) or the price, like 750.00.
+admin-pricing-period = Period
+admin-pricing-applies-to = Products and categories
+admin-pricing-for-groups = For groups
+admin-pricing-all-groups = All customers
+admin-pricing-state = State
+admin-pricing-state-running = Running
+admin-pricing-state-scheduled = Scheduled
+admin-pricing-state-ended = Ended
+admin-pricing-state-off = Switched off
+admin-pricing-delete = Delete
+admin-pricing-new-promotion = New promotion
+admin-pricing-promo-name = Name
+admin-pricing-starts = From
+admin-pricing-ends = To (inclusive)
+admin-pricing-skus = SKUs
+admin-pricing-skus-hint = Comma-separated, for example RH-70, RH-60.
+admin-pricing-categories = Category codes
+admin-pricing-categories-hint = Comma-separated; a whole category gets percent promotions only.
+admin-pricing-groups-hint-promo = None ticked: the promotion is for all customers.
+admin-pricing-create = Create promotion
+admin-pricing-skus-label = SKUs: { $list }
+admin-pricing-categories-label = Categories: { $list }
+
+admin-pricing-contract-title = Contract prices: { $company }
+admin-pricing-contract-heading = Contract prices
+admin-pricing-back-to-customer = Back to the customer
+admin-pricing-contract-hint = A contract price replaces every other price of the product for this customer while it is valid; only a cheaper promotion can beat it.
+admin-pricing-no-contract = This customer has no contract prices.
+admin-pricing-sku = SKU
+admin-pricing-product = Product
+admin-pricing-price = Price
+admin-pricing-valid-from = Valid from
+admin-pricing-valid-to = Valid to
+admin-pricing-note = Note
+admin-pricing-open-ended = —
+admin-pricing-replace = Replace contract prices
+admin-pricing-lines = One price per line
+admin-pricing-lines-hint = SKU;price;from;to;note — dates like 2026-12-31 or 31.12.2026 and the note may be left out. The list replaces all contract prices of this customer; an empty list removes them.
+admin-pricing-lines-example = Example: RH-70;920.00;2026-01-01;2026-12-31;contract 15/2026
+admin-pricing-fix-lines = Nothing was changed. Please correct these lines:
+admin-pricing-line = Line { $line }
+admin-pricing-contract-link = Contract prices
+
+admin-pricing-field-sku = SKU
+admin-pricing-field-price = price
+admin-pricing-field-valid_from = valid from
+admin-pricing-field-valid_to = valid to
+admin-pricing-field-min_qty = quantity
+admin-pricing-field-discount_percent = percent
+
+admin-pricing-breaks = Quantity breaks
+admin-pricing-breaks-hint = One per line: minimum quantity;percent off, for example 10;3. From that quantity the price is lower by the percentage (the largest break reached counts). An empty list removes them.
+admin-pricing-breaks-save = Save quantity breaks
+admin-pricing-no-breaks = No quantity breaks.
+
+admin-pricing-err-unknown-sku = there is no product with SKU { $sku }
+admin-pricing-err-unknown-category = there is no category { $code }
+admin-pricing-err-percent-range = must be more than 0 and less than 100
+admin-pricing-err-ends-after = must be after the start
+admin-pricing-err-to-after-from = must not be before the start date
+admin-pricing-err-fixed-categories = a fixed price applies to products, not categories
+admin-pricing-err-no-targets = name the products or categories the promotion is for
+admin-pricing-err-date-time = must be a date like 2026-12-01
+admin-pricing-err-date = must be a date like 2026-12-31 or 31.12.2026
+admin-pricing-err-kind = choose percent off or a fixed price
+admin-pricing-err-too-large = is too large

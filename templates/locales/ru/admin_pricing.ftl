@@ -1,0 +1,107 @@
+# Бэк-офис поставщика: группы клиентов, акции, договорные цены, скидки от количества.
+
+admin-pricing-title = Цены и акции
+admin-pricing-nav = Цены
+admin-pricing-saved = Сохранено.
+admin-pricing-read-only = Цены можно посмотреть; менять их могут владелец, администратор и менеджер.
+
+admin-pricing-order-title = Как считается цена покупателя
+admin-pricing-order-intro = Каждый шаг начинается с цены предыдущего; суммы округляются до копеек.
+admin-pricing-order-1 = Базовая цена товара.
+admin-pricing-order-2 = Если у группы покупателя свой прайс-лист и в нём есть цена товара, берётся она.
+admin-pricing-order-3 = Если у компании покупателя есть договорная цена, действующая сегодня, берётся она, и остальные скидки к ней не применяются (кроме более выгодной акции).
+admin-pricing-order-4 = От определённого количества цена снижается на процент скидки от количества, заданной в товаре.
+admin-pricing-order-5 = Затем вычитается скидка группы.
+admin-pricing-order-6 = Затем — личная скидка клиента (задаётся на странице клиента).
+admin-pricing-order-7 = Действующая акция на товар, его категорию или группу покупателя заменяет цену, только если она дешевле. Акции не суммируются: выигрывает самая выгодная.
+admin-pricing-import-hint = Прайс-листы групп загружаются импортом каталога: добавьте в таблицу колонку price:<код группы> (например, price:dealer) и загрузите её на странице
+admin-pricing-import-link = Импорт
+
+admin-pricing-groups = Группы клиентов
+admin-pricing-groups-hint = Клиента включают в группу на странице клиента. Новая группа получает прайс-лист с тем же кодом.
+admin-pricing-no-groups = Групп клиентов пока нет.
+admin-pricing-code = Код
+admin-pricing-code-hint = Строчные латинские буквы, цифры, «-» или «_», например dealer. Потом его не изменить.
+admin-pricing-name = Название
+admin-pricing-price-list = Прайс-лист
+admin-pricing-discount = Скидка группы, %
+admin-pricing-prices = Цен в прайс-листе
+admin-pricing-customers = Клиентов
+admin-pricing-save = Сохранить
+admin-pricing-add-group = Добавить группу
+admin-pricing-add = Добавить
+admin-pricing-group-exists = Группа с таким кодом уже есть.
+
+admin-pricing-promotions = Акции
+admin-pricing-no-promotions = Акций нет.
+admin-pricing-kind = Вид
+admin-pricing-kind-percent = Скидка в процентах
+admin-pricing-kind-fixed_price = Фиксированная цена
+admin-pricing-value = Значение
+admin-pricing-value-hint = Процент (1–99) или цена, например 750.00.
+admin-pricing-period = Период
+admin-pricing-applies-to = Товары и категории
+admin-pricing-for-groups = Для групп
+admin-pricing-all-groups = Все клиенты
+admin-pricing-state = Состояние
+admin-pricing-state-running = Идёт
+admin-pricing-state-scheduled = Запланирована
+admin-pricing-state-ended = Завершена
+admin-pricing-state-off = Выключена
+admin-pricing-delete = Удалить
+admin-pricing-new-promotion = Новая акция
+admin-pricing-promo-name = Название
+admin-pricing-starts = С
+admin-pricing-ends = По (включительно)
+admin-pricing-skus = Артикулы
+admin-pricing-skus-hint = Через запятую, например RH-70, RH-60.
+admin-pricing-categories = Коды категорий
+admin-pricing-categories-hint = Через запятую; на целую категорию — только скидка в процентах.
+admin-pricing-groups-hint-promo = Если ничего не отмечено, акция для всех клиентов.
+admin-pricing-create = Создать акцию
+admin-pricing-skus-label = Артикулы: { $list }
+admin-pricing-categories-label = Категории: { $list }
+
+admin-pricing-contract-title = Договорные цены: { $company }
+admin-pricing-contract-heading = Договорные цены
+admin-pricing-back-to-customer = К карточке клиента
+admin-pricing-contract-hint = Пока договорная цена действует, она заменяет для этого клиента все остальные цены товара; перебить её может только более выгодная акция.
+admin-pricing-no-contract = У клиента нет договорных цен.
+admin-pricing-sku = Артикул
+admin-pricing-product = Товар
+admin-pricing-price = Цена
+admin-pricing-valid-from = Действует с
+admin-pricing-valid-to = Действует по
+admin-pricing-note = Примечание
+admin-pricing-open-ended = —
+admin-pricing-replace = Заменить договорные цены
+admin-pricing-lines = По одной цене в строке
+admin-pricing-lines-hint = Артикул;цена;с;по;примечание — даты вида 2026-12-31 или 31.12.2026 и примечание можно не указывать. Список заменяет все договорные цены клиента; пустой список удаляет их.
+admin-pricing-lines-example = Пример: RH-70;920.00;01.01.2026;31.12.2026;договор 15/2026
+admin-pricing-fix-lines = Ничего не изменено. Исправьте строки:
+admin-pricing-line = Строка { $line }
+admin-pricing-contract-link = Договорные цены
+
+admin-pricing-field-sku = артикул
+admin-pricing-field-price = цена
+admin-pricing-field-valid_from = действует с
+admin-pricing-field-valid_to = действует по
+admin-pricing-field-min_qty = количество
+admin-pricing-field-discount_percent = процент
+
+admin-pricing-breaks = Скидки от количества
+admin-pricing-breaks-hint = По одной в строке: минимальное количество;процент скидки, например 10;3. От этого количества цена ниже на процент (действует наибольший достигнутый порог). Пустой список удаляет скидки.
+admin-pricing-breaks-save = Сохранить скидки от количества
+admin-pricing-no-breaks = Скидок от количества нет.
+
+admin-pricing-err-unknown-sku = нет товара с артикулом { $sku }
+admin-pricing-err-unknown-category = нет категории { $code }
+admin-pricing-err-percent-range = должно быть больше 0 и меньше 100
+admin-pricing-err-ends-after = должна быть позже начала
+admin-pricing-err-to-after-from = не раньше даты начала
+admin-pricing-err-fixed-categories = фиксированная цена задаётся для товаров, а не для категорий
+admin-pricing-err-no-targets = укажите товары или категории, на которые действует акция
+admin-pricing-err-date-time = укажите дату, например 2026-12-01
+admin-pricing-err-date = укажите дату, например 2026-12-31 или 31.12.2026
+admin-pricing-err-kind = выберите скидку в процентах или фиксированную цену
+admin-pricing-err-too-large = слишком большое значение
