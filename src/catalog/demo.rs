@@ -341,7 +341,7 @@ pub fn seed(conn: &mut PgConnection, tenant_id: i64, file: &CatalogFile) -> anyh
     let ids: Vec<(i64, Decimal)> = new_ids.into_iter().zip(drafts.iter().map(|d| d.price)).collect();
     for g in &file.price_groups {
         diesel::insert_into(price_types::table)
-            .values((price_types::code.eq(&g.code), price_types::name.eq(&g.name)))
+            .values((price_types::code.eq(&g.code), price_types::name.eq(&g.price_type_name)))
             .execute(conn)?;
         diesel::insert_into(price_groups::table)
             .values((

@@ -129,7 +129,7 @@ pub fn compute(inputs: &Inputs) -> Breakdown {
             let p = p.max(Decimal::ZERO);
             steps.push(Step {
                 kind: "price_type",
-                name: g.price_type.clone(),
+                name: g.price_type_name.clone(),
                 percent: None,
                 amount: p - price,
                 price: p,
@@ -273,6 +273,7 @@ mod tests {
             ]
         );
         assert_eq!(b.final_price, d("796.18"));
+        assert_eq!(b.steps[0].name, "Дилерская", "the price list is named as staff named it");
         assert_eq!(b.rule, "customer_discount");
     }
 
