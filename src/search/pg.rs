@@ -323,8 +323,15 @@ impl SearchEngine for PgEngine {
     }
 
     async fn reindex(&self, scope: &Scope) -> AppResult<u64> {
-        // The stored tsvector is computed by PostgreSQL; a reindex only refreshes statistics.
+        // The stored tsvector is computed by PostgreSQL; a reindex rebuilds the word dictionary
+        // (typo correction) and refreshes the planner's statistics.
         with_tenant(&self.pool, &scope.schema, |c| {
+            diesel::sql_query("DELETE FROM search_words").execute(c)?;
+            let all: Vec<i64> = {
+                use crate::db::schema_tenant::products;
+                products::table.select(products::id).load(c)?
+            };
+            words::record_products(c, &all)?;
             diesel::sql_query("ANALYZE products").execute(c)?;
             use crate::db::schema_tenant::products;
             let n: i64 = products::table.count().get_result(c)?;
