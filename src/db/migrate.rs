@@ -45,6 +45,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0003_no_account_fks"),
     migration!("tenant", "0004_catalog"),
     migration!("tenant", "0005_search_words"),
+    migration!("tenant", "0006_product_order_indexes"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -818,12 +818,17 @@ struct IdRow {
 
 /// The product whose SKU (any case) or barcode is exactly `text`, if not archived.
 fn exact_match(c: &mut PgConnection, text: &str) -> AppResult<Option<i64>> {
+    // The barcode first, then one indexable OR (a subquery inside the OR would scan every product).
+    let by_barcode: Vec<i64> = product_barcodes::table
+        .filter(product_barcodes::barcode.eq(text))
+        .select(product_barcodes::product_id)
+        .load(c)?;
     Ok(diesel::sql_query(
-        "SELECT p.id FROM products p WHERE p.status <> 'archived' AND (lower(p.sku) = lower($1) \
-         OR p.id IN (SELECT b.product_id FROM product_barcodes b WHERE b.barcode = $1)) \
+        "SELECT p.id FROM products p WHERE p.status <> 'archived' AND (lower(p.sku) = lower($1) OR p.id = ANY($2)) \
          ORDER BY (lower(p.sku) = lower($1)) DESC, p.id LIMIT 1",
     )
     .bind::<Text, _>(text)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Int8>, _>(&by_barcode)
     .get_result::<IdRow>(c)
     .optional()?
     .map(|r| r.id))

@@ -81,9 +81,9 @@ struct Found<'a> {
 /// The conditions of a search, kept apart so facets can leave out their own filter.
 struct Parts {
     sql: Sql,
-    /// Text, attributes, availability, price (always applied).
+    /// Text, category, attributes, availability, price (always applied).
     base: String,
-    category: String,
+    /// The brand filter, left out of the brand facet (`true` when there is none).
     brand: String,
     /// Exact tier (0 exact SKU or barcode, 1 SKU prefix, 2 other) and text rank.
     exact: String,
@@ -156,19 +156,18 @@ fn build(q: &Query, found: &Found) -> Parts {
         let b = sql.bind(Bind::Num(max));
         conds.push(format!("p.price <= {b}"));
     }
-    let category = if q.category.is_some() || !q.category_ids.is_empty() {
+    // The category is part of the base: its facet is shown only when no category is chosen.
+    if q.category.is_some() || !q.category_ids.is_empty() {
         let ids = sql.bind(Bind::Ids(q.category_ids.clone()));
-        format!("p.category_id = ANY({ids})")
-    } else {
-        "true".into()
-    };
+        conds.push(format!("p.category_id = ANY({ids})"));
+    }
     let brand = if q.brands.is_empty() {
         "true".into()
     } else {
         let b = sql.bind(Bind::Texts(q.brands.clone()));
         format!("p.brand = ANY({b})")
     };
-    Parts { sql, base: conds.join(" AND "), category, brand, exact, rank }
+    Parts { sql, base: conds.join(" AND "), brand, exact, rank }
 }
 
 /// `ORDER BY` for a sort (relevance: exact tier, then rank; without text, by name).
@@ -225,6 +224,38 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
     serde_json::from_str(text).map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("search answer: {e}")))
 }
 
+/// Without facets (the products list, suggestions): the page straight from the indexes and a
+/// count that stops at the cap — two light statements, nothing materialised.
+fn page_and_count(conn: &mut PgConnection, q: &Query, b: &Parts) -> AppResult<Results> {
+    let order = if q.sort == Sort::Relevance && !q.q.trim().is_empty() {
+        format!("{}, {} DESC, p.id", b.exact, b.rank)
+    } else {
+        order_by(q).to_owned()
+    };
+    let page = format!(
+        "SELECT p.id FROM products p WHERE {} AND {} ORDER BY {order} LIMIT {} OFFSET {}",
+        b.base,
+        b.brand,
+        q.per_page,
+        q.offset()
+    );
+    let ids = b.sql.query(page).load::<IdRow>(conn)?.into_iter().map(|r| r.id).collect();
+    let count = format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM products p WHERE {} AND {} LIMIT {}) x",
+        b.base,
+        b.brand,
+        CAP + 1
+    );
+    let n = b.sql.query(count).get_result::<CountRow>(conn)?.n;
+    Ok(Results { ids, total: n.min(CAP), capped: n > CAP, facets: Facets::default() })
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 /// Runs a search inside a tenant transaction: one statement scans at most `CAP + 1` matches
 /// once and answers the page, the totals and every facet from them.
 pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
@@ -241,15 +272,18 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
     let tsquery = if text.is_empty() { None } else { words::tsquery_text(conn, Dict::Tenant, text)? };
     let found = Found { barcodes: &barcodes, tsquery: tsquery.as_deref() };
     let b = build(q, &found);
-    let (cat, brand) = (&b.category, &b.brand);
+    let brand = &b.brand;
     let order = order_by(q);
+    if !q.with_facets {
+        return page_and_count(conn, q, &b);
+    }
     let facets = if q.with_facets { "" } else { "AND false" };
     let statement = format!(
         "WITH p AS MATERIALIZED (
             SELECT p.id, p.category_id, p.brand, p.price, p.status, p.stock_available, p.created_at, p.name,
                    p.attributes, {exact} AS _exact, {rank} AS _rank
             FROM products p WHERE {base} LIMIT {limit}),
-         f AS (SELECT * FROM p WHERE {cat} AND {brand})
+         f AS (SELECT * FROM p WHERE {brand})
          SELECT (SELECT count(*) FROM p) AS matched,
            (SELECT coalesce(json_agg(id), '[]') FROM (SELECT id FROM f p ORDER BY {order} LIMIT {per} OFFSET {off}) x)::text AS ids,
            (SELECT row_to_json(s) FROM (SELECT count(*) AS total,
@@ -261,7 +295,7 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
                JOIN categories c ON c.id = p.category_id WHERE {brand} {facets}
                GROUP BY c.code ORDER BY 2 DESC, 1 LIMIT 200) x)::text AS categories,
            (SELECT coalesce(json_agg(x), '[]') FROM (SELECT p.brand AS value, count(*) AS count FROM p
-               WHERE {cat} AND p.brand <> '' {facets} GROUP BY p.brand ORDER BY 2 DESC, 1 LIMIT 200) x)::text AS brands,
+               WHERE p.brand <> '' {facets} GROUP BY p.brand ORDER BY 2 DESC, 1 LIMIT 200) x)::text AS brands,
            (SELECT coalesce(json_agg(x), '[]') FROM (SELECT e.key, e.value, count(*) AS count
                FROM f, jsonb_each_text(f.attributes) e JOIN attributes a ON a.code = e.key AND a.filterable
                WHERE true {facets} GROUP BY e.key, e.value ORDER BY 3 DESC, 2 LIMIT 600) x)::text AS attributes",
@@ -280,7 +314,7 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
     // the first ones: that page comes from the whole table (index order, no counting).
     if capped && (q.sort != Sort::Relevance || text.is_empty()) {
         let page = format!(
-            "SELECT p.id FROM products p WHERE {} AND {cat} AND {brand} ORDER BY {} LIMIT {} OFFSET {}",
+            "SELECT p.id FROM products p WHERE {} AND {brand} ORDER BY {} LIMIT {} OFFSET {}",
             b.base,
             order.replace("_exact, _rank DESC, ", ""),
             q.per_page,

@@ -39,7 +39,10 @@ fn buyer_of(b: &MaybeBuyer) -> Option<Buyer> {
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: MaybeBuyer) -> AppResult<HttpResponse> {
-    let p = pairs(&req)?;
+    let mut p = pairs(&req)?;
+    // The list answers no facets: do not compute them.
+    p.retain(|(k, _)| k != "facets");
+    p.push(("facets".into(), "0".into()));
     let page = service::search(&state, &t, buyer_of(&b), &locale(&req, Some(&t)), &p).await?;
     let (pg, per) = page_of(&p);
     Ok(HttpResponse::Ok().json(json!({"items": page.items, "total": page.total, "page": pg, "per_page": per})))
