@@ -25,6 +25,7 @@ impl PgEngine {
 }
 
 enum Bind {
+    Id(i64),
     Text(String),
     Texts(Vec<String>),
     Ids(Vec<i64>),
@@ -50,6 +51,7 @@ impl Sql {
         let mut q = diesel::sql_query(text).into_boxed::<Pg>();
         for b in &self.binds {
             q = match b {
+                Bind::Id(id) => q.bind::<BigInt, _>(*id),
                 Bind::Text(s) => q.bind::<Text, _>(s.clone()),
                 Bind::Texts(v) => q.bind::<Array<Text>, _>(v.clone()),
                 Bind::Ids(v) => q.bind::<Array<Int8>, _>(v.clone()),
@@ -157,9 +159,18 @@ fn build(q: &Query, found: &Found) -> Parts {
         conds.push(format!("p.price <= {b}"));
     }
     // The category is part of the base: its facet is shown only when no category is chosen.
-    if q.category.is_some() || !q.category_ids.is_empty() {
-        let ids = sql.bind(Bind::Ids(q.category_ids.clone()));
-        conds.push(format!("p.category_id = ANY({ids})"));
+    // One category (a leaf) as a plain equality: with `= ANY(…)` PostgreSQL 15 cannot walk the
+    // (category_id, lower(name)) index in order and reads the whole table by name instead.
+    match q.category_ids.as_slice() {
+        [one] => {
+            let id = sql.bind(Bind::Id(*one));
+            conds.push(format!("p.category_id = {id}"));
+        }
+        _ if q.category.is_some() || !q.category_ids.is_empty() => {
+            let ids = sql.bind(Bind::Ids(q.category_ids.clone()));
+            conds.push(format!("p.category_id = ANY({ids})"));
+        }
+        _ => {}
     }
     let brand = if q.brands.is_empty() {
         "true".into()
@@ -278,10 +289,18 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
         return page_and_count(conn, q, &b);
     }
     let facets = if q.with_facets { "" } else { "AND false" };
+    // Attribute facets belong to a category (colours of profiles, widths of sills): computed
+    // when one is chosen or an attribute filter is on, which also keeps the scan narrow for a
+    // plain text search.
+    let (attr_col, attr_facets) = if q.category.is_some() || !q.attrs.is_empty() {
+        ("p.attributes", facets)
+    } else {
+        ("'{}'::jsonb AS attributes", "AND false")
+    };
     let statement = format!(
         "WITH p AS MATERIALIZED (
             SELECT p.id, p.category_id, p.brand, p.price, p.status, p.stock_available, p.created_at, p.name,
-                   p.attributes, {exact} AS _exact, {rank} AS _rank
+                   {attr_col}, {exact} AS _exact, {rank} AS _rank
             FROM products p WHERE {base} LIMIT {limit}),
          f AS (SELECT * FROM p WHERE {brand})
          SELECT (SELECT count(*) FROM p) AS matched,
@@ -298,7 +317,7 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
                WHERE p.brand <> '' {facets} GROUP BY p.brand ORDER BY 2 DESC, 1 LIMIT 200) x)::text AS brands,
            (SELECT coalesce(json_agg(x), '[]') FROM (SELECT e.key, e.value, count(*) AS count
                FROM f, jsonb_each_text(f.attributes) e JOIN attributes a ON a.code = e.key AND a.filterable
-               WHERE true {facets} GROUP BY e.key, e.value ORDER BY 3 DESC, 2 LIMIT 600) x)::text AS attributes",
+               WHERE true {attr_facets} GROUP BY e.key, e.value ORDER BY 3 DESC, 2 LIMIT 600) x)::text AS attributes",
         exact = b.exact,
         rank = b.rank,
         base = b.base,
