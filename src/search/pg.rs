@@ -70,8 +70,9 @@ fn escape_like(s: &str) -> String {
 
 /// At most this many matches are counted and faceted exactly; past it the total says "more
 /// than" (`Results::capped`) and facets describe the first matches. This bounds the work of a
-/// one-word query over 100,000 products.
-pub const CAP: i64 = 10_000;
+/// one-word query over 100,000 products (about 25 µs per match here: 2,000 matches ≈ 50 ms;
+/// docs/BENCHMARKS.md). Explicit orders (price, name, newest) still hold over every match.
+pub const CAP: i64 = 2_000;
 
 /// What was looked up before the query: products with this exact barcode, and the query's
 /// words as a tsquery with typos corrected.
