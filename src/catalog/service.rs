@@ -33,11 +33,38 @@ pub struct Page {
 /// What a search needs before it runs: the attribute codes (to validate filters), the
 /// categories (to resolve a category code to its subtree) and the settings.
 pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<(Vec<String>, Vec<Category>, CatalogSettings)> {
-    with_tenant(&state.pool, &t.tenant.schema, |c| {
-        let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).map(|a| a.code).collect();
-        Ok((attrs, categories::all(c)?, catalog_settings::load(c)?))
-    })
-    .await
+    with_tenant(&state.pool, &t.tenant.schema, prepare_in).await
+}
+
+fn prepare_in(c: &mut PgConnection) -> AppResult<(Vec<String>, Vec<Category>, CatalogSettings)> {
+    let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).map(|a| a.code).collect();
+    Ok((attrs, categories::all(c)?, catalog_settings::load(c)?))
+}
+
+/// The result page's items, in the order of `ids`, priced for the buyer.
+fn items_in(
+    c: &mut PgConnection,
+    ids: &[i64],
+    buyer: Option<&Buyer>,
+    locale: &str,
+    settings: &CatalogSettings,
+    cats: &[Category],
+    store: &str,
+) -> AppResult<Vec<Value>> {
+    let mut list = products::by_ids(c, ids)?;
+    list.sort_by_key(|p| ids.iter().position(|i| *i == p.id));
+    let v = Viewer { buyer, locale, settings };
+    let prices = view::prices(c, &list, &v)?;
+    let images = first_images(c, ids)?;
+    Ok(list
+        .iter()
+        .map(|p| {
+            let code = p.category_id.and_then(|id| cats.iter().find(|c| c.id == id)).map(|c| c.code.as_str());
+            let mut item = view::item(p, prices.get(&p.id), &v, code);
+            item["image"] = json!(images.get(&p.id).map(|img| format!("{store}{}/images/{img}/thumb", t_link(&p.sku))));
+            item
+        })
+        .collect())
 }
 
 /// Resolves `q.category` (a code) into the ids of its subtree; unknown → 404.
@@ -57,34 +84,34 @@ pub async fn search(
     pairs: &[(String, String)],
 ) -> AppResult<Page> {
     let started = std::time::Instant::now();
-    let (attrs, cats, settings) = prepare(state, t).await?;
-    let mut q = Query::from_pairs(pairs, &attrs)?;
-    resolve_category(&mut q, &cats)?;
     let scope = Scope { tenant_id: t.tenant.id, schema: t.tenant.schema.clone() };
-    let results = state.search.search(&scope, &q).await?;
-    let ids = results.ids.clone();
     let locale = locale.to_owned();
-    let s2 = settings.clone();
-    let cats2 = cats.clone();
     let store = t.link("");
-    let items = with_tenant(&state.pool, &t.tenant.schema, move |c| {
-        let mut list = products::by_ids(c, &ids)?;
-        list.sort_by_key(|p| ids.iter().position(|i| *i == p.id));
-        let v = Viewer { buyer: buyer.as_ref(), locale: &locale, settings: &s2 };
-        let prices = view::prices(c, &list, &v)?;
-        let images = first_images(c, &ids)?;
-        Ok(list
-            .iter()
-            .map(|p| {
-                let code = p.category_id.and_then(|id| cats2.iter().find(|c| c.id == id)).map(|c| c.code.as_str());
-                let mut item = view::item(p, prices.get(&p.id), &v, code);
-                item["image"] =
-                    json!(images.get(&p.id).map(|img| format!("{store}{}/images/{img}/thumb", t_link(&p.sku))));
-                item
-            })
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let pairs = pairs.to_vec();
+    // With the PostgreSQL engine everything is one transaction (one connection, one
+    // BEGIN/COMMIT); Meilisearch is asked between two.
+    let (items, results, cats, settings) = if matches!(state.search, crate::search::Engine::Pg(_)) {
+        with_tenant(&state.pool, &t.tenant.schema, move |c| {
+            let (attrs, cats, settings) = prepare_in(c)?;
+            let mut q = Query::from_pairs(&pairs, &attrs)?;
+            resolve_category(&mut q, &cats)?;
+            let results = crate::search::pg::search_in(c, &q)?;
+            let items = items_in(c, &results.ids, buyer.as_ref(), &locale, &settings, &cats, &store)?;
+            Ok((items, results, cats, settings))
+        })
+        .await?
+    } else {
+        let (attrs, cats, settings) = prepare(state, t).await?;
+        let mut q = Query::from_pairs(&pairs, &attrs)?;
+        resolve_category(&mut q, &cats)?;
+        let results = state.search.search(&scope, &q).await?;
+        let (ids, s2, cats2) = (results.ids.clone(), settings.clone(), cats.clone());
+        let items = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+            items_in(c, &ids, buyer.as_ref(), &locale, &s2, &cats2, &store)
+        })
+        .await?;
+        (items, results, cats, settings)
+    };
     Ok(Page {
         items,
         total: results.total,
