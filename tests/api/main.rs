@@ -7,6 +7,7 @@ mod browser;
 mod catalog;
 mod catalog_import;
 mod catalog_media;
+mod catalog_pages;
 mod cli;
 mod csrf;
 mod health;
