@@ -216,6 +216,9 @@ async fn a_10000_row_xlsx_gets_a_precise_report_then_applies() {
     let r = app.get(&api(&t, &q("per_page=1&sort=price_asc")), None).await.json();
     assert_eq!((r["total"].as_i64(), r["total_capped"].as_bool()), (Some(2_000), Some(true)));
     assert_eq!(r["items"][0]["sku"], "F-CHEAP", "the cheapest of all 10,001, not of the first 2,000");
+    let r = app.get(&api(&t, "/products?category=fittings&sort=price_asc&per_page=1"), None).await.json();
+    assert_eq!((r["total"].as_i64(), r["total_capped"].as_bool()), (Some(2_000), Some(true)), "the list says so too");
+    assert_eq!(r["items"][0]["sku"], "F-CHEAP");
     // A narrower search is counted exactly.
     let r = app
         .get(&api(&t, &format!("/search?q={}", tradeport::search::marketplace::urlencode("петля №1234"))), None)

@@ -45,7 +45,9 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: May
     p.push(("facets".into(), "0".into()));
     let page = service::search(&state, &t, buyer_of(&b), &locale(&req, Some(&t)), &p).await?;
     let (pg, per) = page_of(&p);
-    Ok(HttpResponse::Ok().json(json!({"items": page.items, "total": page.total, "page": pg, "per_page": per})))
+    Ok(HttpResponse::Ok().json(json!({
+        "items": page.items, "total": page.total, "total_capped": page.results.capped, "page": pg, "per_page": per,
+    })))
 }
 
 fn page_of(p: &[(String, String)]) -> (i64, i64) {
