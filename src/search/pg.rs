@@ -70,9 +70,9 @@ fn escape_like(s: &str) -> String {
 
 /// At most this many matches are counted and faceted exactly; past it the total says "more
 /// than" (`Results::capped`) and facets describe the first matches. This bounds the work of a
-/// one-word query over 100,000 products (about 25 µs per match here: 2,000 matches ≈ 50 ms;
+/// one-word query over 100,000 products (about 25 µs per match here: 1,000 matches ≈ 25 ms;
 /// docs/BENCHMARKS.md). Explicit orders (price, name, newest) still hold over every match.
-pub const CAP: i64 = 2_000;
+pub const CAP: i64 = 1_000;
 
 /// What was looked up before the query: products with this exact barcode, and the query's
 /// words as a tsquery with typos corrected.
@@ -286,6 +286,10 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
     let b = build(q, &found);
     let brand = &b.brand;
     let order = order_by(q);
+    // An explicit order (or browsing without text) keeps the first matches in that order, so
+    // past the cap the page is still the right one; relevance with text takes any first ones.
+    let ordered = q.sort != Sort::Relevance || text.is_empty();
+    let cte_order = if ordered { format!("ORDER BY {order}") } else { String::new() };
     if !q.with_facets {
         return page_and_count(conn, q, &b);
     }
@@ -302,7 +306,7 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
         "WITH p AS MATERIALIZED (
             SELECT p.id, p.category_id, p.brand, p.price, p.status, p.stock_available, p.created_at, p.name,
                    {attr_col}, {exact} AS _exact, {rank} AS _rank
-            FROM products p WHERE {base} LIMIT {limit}),
+            FROM products p WHERE {base} {cte_order} LIMIT {limit}),
          f AS (SELECT * FROM p WHERE {brand})
          SELECT (SELECT count(*) FROM p) AS matched,
            (SELECT coalesce(json_agg(id), '[]') FROM (SELECT id FROM f p ORDER BY {order} LIMIT {per} OFFSET {off}) x)::text AS ids,
@@ -330,9 +334,9 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
     let capped = answer.matched > CAP;
     let stats: StatsJson = parse(&answer.stats)?;
     let mut ids: Vec<i64> = parse(&answer.ids)?;
-    // Past the cap, an explicit order (price, name, newest) must hold over every match, not
-    // the first ones: that page comes from the whole table (index order, no counting).
-    if capped && (q.sort != Sort::Relevance || text.is_empty()) {
+    // Past the cap the ordered first matches give the right page, unless the brand filter
+    // (applied after them) or a page beyond the cap needs the whole table (index order).
+    if capped && ordered && (!q.brands.is_empty() || q.offset() + q.per_page > CAP) {
         let page = format!(
             "SELECT p.id FROM products p WHERE {} AND {brand} ORDER BY {} LIMIT {} OFFSET {}",
             b.base,

@@ -108,7 +108,10 @@ pub fn tsquery_text(conn: &mut PgConnection, dict: Dict, q: &str) -> AppResult<O
                 alts.extend(near.into_iter().map(|n| n.word).filter(|n| n != w));
             }
         }
-        let part: Vec<String> = alts.iter().map(|a| if last { format!("{a}:*") } else { a.clone() }).collect();
+        // The last word also matches as a prefix (typing), unless it is a single character:
+        // `0:*` would match every number.
+        let prefix = last && w.chars().count() > 1;
+        let part: Vec<String> = alts.iter().map(|a| if prefix { format!("{a}:*") } else { a.clone() }).collect();
         groups.push(format!("({})", part.join(" | ")));
     }
     Ok(Some(groups.join(" & ")))
