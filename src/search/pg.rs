@@ -193,16 +193,6 @@ fn order_by(q: &Query) -> &'static str {
     }
 }
 
-/// The same order as [`order_by`] for an explicit sort, as expressions no index matches.
-fn unindexed(sort: Sort) -> &'static str {
-    match sort {
-        Sort::Relevance | Sort::Name => "lower(p.name) || '', p.id + 0",
-        Sort::PriceAsc => "p.price + 0, p.id + 0",
-        Sort::PriceDesc => "p.price + 0 DESC, p.id + 0",
-        Sort::Newest => "p.created_at + interval '0 s' DESC, p.id + 0 DESC",
-    }
-}
-
 #[derive(QueryableByName)]
 struct Answer {
     #[diesel(sql_type = BigInt)]
@@ -299,13 +289,7 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
     // An explicit order (or browsing without text) keeps the first matches in that order, so
     // past the cap the page is still the right one; relevance with text takes any first ones.
     let ordered = q.sort != Sort::Relevance || text.is_empty();
-    // With text the matches are few enough to sort: the sort key is written so that PostgreSQL
-    // cannot walk the price or name index instead (it misjudges how far it would have to walk).
-    let cte_order = match (ordered, text.is_empty()) {
-        (false, _) => String::new(),
-        (true, true) => format!("ORDER BY {order}"),
-        (true, false) => format!("ORDER BY {}", unindexed(q.sort)),
-    };
+    let cte_order = if ordered { format!("ORDER BY {order}") } else { String::new() };
     if !q.with_facets {
         return page_and_count(conn, q, &b);
     }
