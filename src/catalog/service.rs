@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use super::attributes::Attribute;
 use super::categories::{self, Category};
 use super::media;
 use super::products::{self, Product};
@@ -26,18 +27,22 @@ pub struct Page {
     pub total: i64,
     pub results: Results,
     pub categories: Vec<Category>,
+    /// The filterable attributes (for facet names and units).
+    pub attributes: Vec<Attribute>,
     pub settings: CatalogSettings,
     pub took_ms: u128,
 }
 
 /// What a search needs before it runs: the attribute codes (to validate filters), the
 /// categories (to resolve a category code to its subtree) and the settings.
-pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<(Vec<String>, Vec<Category>, CatalogSettings)> {
+type Prepared = (Vec<Attribute>, Vec<Category>, CatalogSettings);
+
+pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<Prepared> {
     with_tenant(&state.pool, &t.tenant.schema, prepare_in).await
 }
 
-fn prepare_in(c: &mut PgConnection) -> AppResult<(Vec<String>, Vec<Category>, CatalogSettings)> {
-    let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).map(|a| a.code).collect();
+fn prepare_in(c: &mut PgConnection) -> AppResult<Prepared> {
+    let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).collect();
     Ok((attrs, categories::all(c)?, catalog_settings::load(c)?))
 }
 
@@ -67,6 +72,10 @@ fn items_in(
         .collect())
 }
 
+fn codes(attrs: &[Attribute]) -> Vec<String> {
+    attrs.iter().map(|a| a.code.clone()).collect()
+}
+
 /// Resolves `q.category` (a code) into the ids of its subtree; unknown → 404.
 pub fn resolve_category(q: &mut Query, cats: &[Category]) -> AppResult<()> {
     if let Some(code) = q.category.as_deref() {
@@ -90,19 +99,19 @@ pub async fn search(
     let pairs = pairs.to_vec();
     // With the PostgreSQL engine everything is one transaction (one connection, one
     // BEGIN/COMMIT); Meilisearch is asked between two.
-    let (items, results, cats, settings) = if matches!(state.search, crate::search::Engine::Pg(_)) {
+    let (items, results, attrs, cats, settings) = if matches!(state.search, crate::search::Engine::Pg(_)) {
         with_tenant(&state.pool, &t.tenant.schema, move |c| {
             let (attrs, cats, settings) = prepare_in(c)?;
-            let mut q = Query::from_pairs(&pairs, &attrs)?;
+            let mut q = Query::from_pairs(&pairs, &codes(&attrs))?;
             resolve_category(&mut q, &cats)?;
             let results = crate::search::pg::search_in(c, &q)?;
             let items = items_in(c, &results.ids, buyer.as_ref(), &locale, &settings, &cats, &store)?;
-            Ok((items, results, cats, settings))
+            Ok((items, results, attrs, cats, settings))
         })
         .await?
     } else {
         let (attrs, cats, settings) = prepare(state, t).await?;
-        let mut q = Query::from_pairs(&pairs, &attrs)?;
+        let mut q = Query::from_pairs(&pairs, &codes(&attrs))?;
         resolve_category(&mut q, &cats)?;
         let results = state.search.search(&scope, &q).await?;
         let (ids, s2, cats2) = (results.ids.clone(), settings.clone(), cats.clone());
@@ -110,13 +119,14 @@ pub async fn search(
             items_in(c, &ids, buyer.as_ref(), &locale, &s2, &cats2, &store)
         })
         .await?;
-        (items, results, cats, settings)
+        (items, results, attrs, cats, settings)
     };
     Ok(Page {
         items,
         total: results.total,
         results,
         categories: cats,
+        attributes: attrs,
         settings,
         took_ms: started.elapsed().as_millis(),
     })

@@ -124,6 +124,11 @@ impl ManageConnection for TenantBoundedManager {
 }
 
 /// Builds the pool; connections are opened lazily so the process starts without a database.
+/// `a%b_c\` → `a\%b\_c\\`: text matched literally inside a LIKE pattern.
+pub fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 pub fn build_pool(settings: &DatabaseSettings, max_size: Option<u32>) -> PgPool {
     let manager = TenantBoundedManager {
         inner: ConnectionManager::new(settings.url.expose_secret()),

@@ -18,8 +18,7 @@ pub struct Filter {
 }
 
 fn like_pattern(q: &str) -> String {
-    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
+    format!("%{}%", crate::db::escape_like(q))
 }
 
 pub fn list(conn: &mut PgConnection, f: &Filter, offset: i64, limit: i64) -> AppResult<(Vec<Company>, i64)> {

@@ -31,26 +31,16 @@ pub fn sync(conn: &mut PgConnection, tenant_id: i64, ids: &[i64]) -> AppResult<(
     super::words::record_listings(conn, tenant_id, ids)
 }
 
-/// Rebuilds a tenant's whole listing.
+/// Rebuilds a tenant's whole listing (and its words): [`sync`] over every product, after
+/// dropping rows of products that no longer exist.
 pub fn resync_all(conn: &mut PgConnection, tenant_id: i64) -> AppResult<u64> {
+    use crate::db::schema_tenant::products;
     diesel::sql_query("DELETE FROM public.marketplace_products WHERE tenant_id = $1")
         .bind::<Int8, _>(tenant_id)
         .execute(conn)?;
-    let n = diesel::sql_query(
-        "INSERT INTO public.marketplace_products (tenant_id, product_id, sku, name, brand, category, status) \
-         SELECT $1, p.id, p.sku, p.name, p.brand, coalesce(c.name, ''), p.status \
-         FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.status <> 'archived'",
-    )
-    .bind::<Int8, _>(tenant_id)
-    .execute(conn)?;
-    diesel::sql_query(
-        "INSERT INTO public.marketplace_words SELECT DISTINCT w FROM public.marketplace_products m, \
-         regexp_split_to_table(lower(m.name || ' ' || m.brand), '[^[:alnum:]]+') w \
-         WHERE m.tenant_id = $1 AND length(w) BETWEEN 2 AND 60 ON CONFLICT DO NOTHING",
-    )
-    .bind::<Int8, _>(tenant_id)
-    .execute(conn)?;
-    Ok(n as u64)
+    let all: Vec<i64> = products::table.filter(products::status.ne("archived")).select(products::id).load(conn)?;
+    sync(conn, tenant_id, &all)?;
+    Ok(all.len() as u64)
 }
 
 #[derive(Debug, Clone, QueryableByName, Serialize)]

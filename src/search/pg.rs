@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use super::words::{self, Dict};
 use super::{FacetValue, Facets, Query, Results, Scope, SearchEngine, Sort};
-use crate::db::{with_tenant, PgPool};
+use crate::db::{escape_like, with_tenant, PgPool};
 use crate::error::AppResult;
 
 #[derive(Clone)]
@@ -61,11 +61,6 @@ impl Sql {
         }
         q
     }
-}
-
-/// `a%b_c` → `a\%b\_c` for LIKE.
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// At most this many matches are counted and faceted exactly; past it the total says "more

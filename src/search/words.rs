@@ -95,7 +95,7 @@ pub fn tsquery_text(conn: &mut PgConnection, dict: Dict, q: &str) -> AppResult<O
             ))
             .bind::<Text, _>(w)
             .bind::<Bool, _>(last)
-            .bind::<Text, _>(format!("{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+            .bind::<Text, _>(format!("{}%", crate::db::escape_like(w)))
             .get_result::<Known>(conn)?
             .known;
             if !known {

@@ -170,7 +170,7 @@ pub async fn admin_list(state: &AppState, s: &StaffCtx, q: AdminListQuery) -> Ap
         let filtered = || {
             let mut b = products_t::table.into_boxed();
             if let Some(t) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                let pattern = format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                let pattern = format!("%{}%", crate::db::escape_like(t));
                 b = b.filter(products_t::sku.ilike(pattern.clone()).or(products_t::name.ilike(pattern)));
             }
             if let Some(st) = q.status.as_deref().filter(|s| !s.is_empty()) {

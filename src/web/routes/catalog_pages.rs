@@ -70,7 +70,7 @@ async fn listing(
     let get = |k: &str| p.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let checked = |k: &str, v: &str| p.iter().any(|(key, val)| key == k && val == v);
     let data = match page {
-        Some(Page { items, total, results, categories, settings, took_ms }) => {
+        Some(Page { items, total, results, categories, attributes: attr_defs, settings, took_ms }) => {
             let per_page: i64 = get("per_page").parse().unwrap_or(20);
             let page_no: i64 = get("page").parse().unwrap_or(1);
             let keep: Vec<(String, String)> =
@@ -85,8 +85,6 @@ async fn listing(
                 .iter()
                 .map(|s| json!({"value": s, "label": tr(state, req, &format!("sort-{s}")), "selected": get("sort") == *s}))
                 .collect();
-            let attr_defs =
-                crate::db::with_tenant(&state.pool, &t.tenant.schema, crate::catalog::attributes::all).await?;
             let attributes: Vec<Value> = f
                 .attributes
                 .iter()
