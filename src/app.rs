@@ -33,6 +33,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub search: Engine,
     pub media: crate::catalog::media::Media,
+    pub caches: Arc<crate::cache::Caches>,
 }
 
 impl AppState {
@@ -62,6 +63,7 @@ impl AppState {
                 settings.redis.prefix.as_deref().unwrap_or("tp"),
             ),
             tenants: TenantCache::new(Duration::from_secs(2)),
+            caches: Arc::new(crate::cache::Caches::new(settings.server.cache)),
             metrics: Metrics::new()?,
             settings: Arc::new(settings),
             pool,

@@ -42,6 +42,14 @@ pub struct ServerSettings {
     pub media_dir: PathBuf,
     pub static_dir: PathBuf,
     pub shutdown_timeout_secs: u64,
+    /// In-process caches validated by cache generations (`crate::cache`); off for
+    /// benchmarks of the uncached path.
+    #[serde(default = "yes")]
+    pub cache: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,4 +1,5 @@
 pub mod app;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod config;

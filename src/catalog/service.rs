@@ -13,13 +13,15 @@ use super::products::{self, Product};
 use super::settings::{self as catalog_settings, CatalogSettings};
 use super::view::{self, Viewer};
 use crate::app::AppState;
+use crate::cache::Caches;
 use crate::db::schema_tenant::{product_barcodes, product_files, product_images};
-use crate::db::with_tenant;
+use crate::db::{current_generations, with_tenant};
 use crate::error::{AppError, AppResult};
 use crate::pricing::load::{price_many, Buyer};
 use crate::search::{Query, Results, Scope, SearchEngine};
 use crate::web::tenant::TenantCtx;
 use crate::web::upload;
+use std::sync::Arc;
 
 /// A page of search results, priced for the viewer.
 pub struct Page {
@@ -38,12 +40,76 @@ pub struct Page {
 type Prepared = (Vec<Attribute>, Vec<Category>, CatalogSettings);
 
 pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<Prepared> {
-    with_tenant(&state.pool, &t.tenant.schema, prepare_in).await
+    let (caches, tid) = (state.caches.clone(), t.tenant.id);
+    with_tenant(&state.pool, &t.tenant.schema, move |c| prepare_in(c, &caches, tid)).await
 }
 
-fn prepare_in(c: &mut PgConnection) -> AppResult<Prepared> {
+/// The metadata, from the cache when this transaction's generation has it.
+fn prepare_in(c: &mut PgConnection, caches: &Caches, tenant: i64) -> AppResult<Prepared> {
+    let generation = current_generations().map(|g| g.catalog);
+    if let Some(meta) = generation.and_then(|g| caches.meta(tenant, g)) {
+        return Ok(meta.as_ref().clone());
+    }
     let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).collect();
-    Ok((attrs, categories::all(c)?, catalog_settings::load(c)?))
+    let meta: Prepared = (attrs, categories::all(c)?, catalog_settings::load(c)?);
+    if let Some(g) = generation {
+        caches.put_meta(tenant, g, Arc::new(meta.clone()));
+    }
+    Ok(meta)
+}
+
+/// Who the priced items are for, as a cache key: the company and its price terms, the
+/// language, the store's link prefix, the day (contract prices are dated) and how many
+/// promotion starts and ends have passed (promotions are timed to the second).
+fn viewer_key(buyer: Option<&Buyer>, locale: &str, store: &str, promo_epoch: usize) -> Arc<str> {
+    let who = buyer.map_or_else(
+        || "guest".to_owned(),
+        |b| format!("{}|{}|{}", b.company_id, b.price_group.as_deref().unwrap_or(""), b.discount_percent),
+    );
+    Arc::from(format!("{who}|{locale}|{store}|{}|{promo_epoch}", chrono::Utc::now().date_naive()))
+}
+
+/// How many start or end times of the tenant's promotions have passed since they were loaded.
+fn promo_epoch(c: &mut PgConnection, caches: &Caches, tenant: i64, generation: i64) -> AppResult<usize> {
+    use crate::db::schema_tenant::promotions as pr;
+    let bounds = match caches.promo_bounds(tenant, generation) {
+        Some(b) => b,
+        None => {
+            let rows: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> =
+                pr::table.filter(pr::ends_at.gt(diesel::dsl::now)).select((pr::starts_at, pr::ends_at)).load(c)?;
+            let b = Arc::new(rows.iter().flat_map(|(s, e)| [s.timestamp(), e.timestamp()]).collect::<Vec<_>>());
+            caches.put_promo_bounds(tenant, generation, b.clone());
+            b
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    Ok(bounds.iter().filter(|t| **t <= now).count())
+}
+
+/// [`items_in`] through the cache of priced items (a page is served whole or computed whole).
+#[allow(clippy::too_many_arguments)]
+fn cached_items_in(
+    c: &mut PgConnection,
+    caches: &Caches,
+    tenant: i64,
+    ids: &[i64],
+    buyer: Option<&Buyer>,
+    locale: &str,
+    settings: &CatalogSettings,
+    cats: &[Category],
+    store: &str,
+) -> AppResult<Vec<Value>> {
+    let generation = current_generations().map(|g| g.catalog).filter(|_| caches.enabled());
+    let Some(generation) = generation else {
+        return Ok(items_in(c, ids, buyer, locale, settings, cats, store)?.into_iter().map(|(_, v)| v).collect());
+    };
+    let viewer = viewer_key(buyer, locale, store, promo_epoch(c, caches, tenant, generation)?);
+    if let Some(items) = caches.items(tenant, generation, &viewer, ids) {
+        return Ok(items);
+    }
+    let pairs = items_in(c, ids, buyer, locale, settings, cats, store)?;
+    caches.put_items(tenant, generation, &viewer, &pairs);
+    Ok(pairs.into_iter().map(|(_, v)| v).collect())
 }
 
 /// The result page's items, in the order of `ids`, priced for the buyer.
@@ -55,7 +121,7 @@ fn items_in(
     settings: &CatalogSettings,
     cats: &[Category],
     store: &str,
-) -> AppResult<Vec<Value>> {
+) -> AppResult<Vec<(i64, Value)>> {
     let mut list = products::by_ids(c, ids)?;
     list.sort_by_key(|p| ids.iter().position(|i| *i == p.id));
     let v = Viewer { buyer, locale, settings };
@@ -67,7 +133,7 @@ fn items_in(
             let code = p.category_id.and_then(|id| cats.iter().find(|c| c.id == id)).map(|c| c.code.as_str());
             let mut item = view::item(p, prices.get(&p.id), &v, code);
             item["image"] = json!(images.get(&p.id).map(|img| format!("{store}{}/images/{img}/thumb", t_link(&p.sku))));
-            item
+            (p.id, item)
         })
         .collect())
 }
@@ -100,12 +166,27 @@ pub async fn search(
     // With the PostgreSQL engine everything is one transaction (one connection, one
     // BEGIN/COMMIT); Meilisearch is asked between two.
     let (items, results, attrs, cats, settings) = if matches!(state.search, crate::search::Engine::Pg(_)) {
+        let (caches, tid) = (state.caches.clone(), t.tenant.id);
         with_tenant(&state.pool, &t.tenant.schema, move |c| {
-            let (attrs, cats, settings) = prepare_in(c)?;
+            let (attrs, cats, settings) = prepare_in(c, &caches, tid)?;
             let mut q = Query::from_pairs(&pairs, &codes(&attrs))?;
             resolve_category(&mut q, &cats)?;
-            let results = crate::search::pg::search_in(c, &q)?;
-            let items = items_in(c, &results.ids, buyer.as_ref(), &locale, &settings, &cats, &store)?;
+            // PostgreSQL's answer is a function of the catalog and the query: cached per
+            // generation. (Meilisearch's index lags the commit, so its answers are not.)
+            let generation = current_generations().map(|g| g.catalog);
+            let key = format!("{q:?}");
+            let results = match generation.and_then(|g| caches.results(tid, g, &key)) {
+                Some(r) => r.as_ref().clone(),
+                None => {
+                    let r = crate::search::pg::search_in(c, &q)?;
+                    if let Some(g) = generation {
+                        caches.put_results(tid, g, key, Arc::new(r.clone()));
+                    }
+                    r
+                }
+            };
+            let items =
+                cached_items_in(c, &caches, tid, &results.ids, buyer.as_ref(), &locale, &settings, &cats, &store)?;
             Ok((items, results, attrs, cats, settings))
         })
         .await?
@@ -115,8 +196,9 @@ pub async fn search(
         resolve_category(&mut q, &cats)?;
         let results = state.search.search(&scope, &q).await?;
         let (ids, s2, cats2) = (results.ids.clone(), settings.clone(), cats.clone());
+        let (caches, tid) = (state.caches.clone(), t.tenant.id);
         let items = with_tenant(&state.pool, &t.tenant.schema, move |c| {
-            items_in(c, &ids, buyer.as_ref(), &locale, &s2, &cats2, &store)
+            cached_items_in(c, &caches, tid, &ids, buyer.as_ref(), &locale, &s2, &cats2, &store)
         })
         .await?;
         (items, results, attrs, cats, settings)

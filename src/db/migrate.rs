@@ -37,6 +37,7 @@ pub const PLATFORM: &[Migration] = &[
     migration!("platform", "0002_identity"),
     migration!("platform", "0003_jobs_catalog"),
     migration!("platform", "0004_marketplace_words"),
+    migration!("platform", "0005_cache_generations"),
 ];
 /// Every migration of a tenant schema, in order.
 pub const TENANT: &[Migration] = &[
@@ -46,6 +47,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0004_catalog"),
     migration!("tenant", "0005_search_words"),
     migration!("tenant", "0006_product_order_indexes"),
+    migration!("tenant", "0007_cache_generations"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -23,7 +23,9 @@ use secrecy::ExposeSecret;
 use crate::config::DatabaseSettings;
 use crate::error::{AppError, AppResult};
 
-pub use tenant::{in_tenant, read_platform, with_platform, with_tenant, TenantSchema};
+pub use tenant::{
+    current_generations, in_tenant, read_platform, with_platform, with_tenant, Generations, TenantSchema,
+};
 
 pub type PgPool = diesel::r2d2::Pool<TenantBoundedManager>;
 pub type PooledConn = diesel::r2d2::PooledConnection<TenantBoundedManager>;

@@ -76,7 +76,15 @@ diesel::table! {
 }
 
 diesel::joinable!(tenant_domains -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, tenant_domains, accounts, revoked_tokens);
+diesel::allow_tables_to_appear_in_same_query!(tenants, tenant_domains, accounts, revoked_tokens, tenant_generations);
+
+diesel::table! {
+    public.tenant_generations (schema_name) {
+        schema_name -> Text,
+        catalog -> Int8,
+        access -> Int8,
+    }
+}
 
 diesel::table! {
     public.refresh_tokens (id) {

@@ -66,12 +66,46 @@ pub fn in_tenant<T>(
     f: impl FnOnce(&mut PgConnection) -> AppResult<T>,
 ) -> AppResult<T> {
     conn.transaction(|c| {
-        diesel::sql_query("SELECT set_config('search_path', $1, true), set_config('app.tenant_id', $2, true)")
-            .bind::<Text, _>(schema.search_path())
-            .bind::<Text, _>(schema.as_str())
-            .execute(c)?;
-        f(c)
+        // The same statement reads the cache generations, so they cost no round trip.
+        let g = diesel::sql_query(
+            "SELECT set_config('search_path', $1, true) AS p, set_config('app.tenant_id', $2, true) AS t, \
+                    coalesce(g.catalog, 0) AS catalog, coalesce(g.access, 0) AS access \
+             FROM (SELECT 1) one LEFT JOIN public.tenant_generations g ON g.schema_name = $2",
+        )
+        .bind::<Text, _>(schema.search_path())
+        .bind::<Text, _>(schema.as_str())
+        .get_result::<GenRow>(c)?;
+        let outer = GENERATIONS.replace(Some(Generations { catalog: g.catalog, access: g.access }));
+        let out = f(c);
+        GENERATIONS.set(outer);
+        out
     })
+}
+
+/// The tenant's cache generations as the transaction began (see `cache`): every commit that
+/// changes catalog data bumps `catalog`, one that changes staff or customers bumps `access`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generations {
+    pub catalog: i64,
+    pub access: i64,
+}
+
+#[derive(QueryableByName)]
+struct GenRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    catalog: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    access: i64,
+}
+
+thread_local! {
+    static GENERATIONS: std::cell::Cell<Option<Generations>> = const { std::cell::Cell::new(None) };
+}
+
+/// The generations read by the innermost [`in_tenant`] running on this thread; `None`
+/// outside one. Valid for reads that do not follow the transaction's own writes.
+pub fn current_generations() -> Option<Generations> {
+    GENERATIONS.get()
 }
 
 /// The async door: takes a pooled connection off the async threads and runs `f`

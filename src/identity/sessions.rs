@@ -92,6 +92,13 @@ impl JwtKeys {
 
 /// Loads the account behind valid claims, or 401 if revoked, outdated or gone.
 pub fn load_session(conn: &mut PgConnection, claims: &Claims) -> AppResult<Account> {
+    load_session_in(conn, claims, None).map(|(account, _)| account)
+}
+
+/// [`load_session`] that also reads the access cache generation of the tenant the request
+/// is for, in the same statement (see `crate::cache`).
+pub fn load_session_in(conn: &mut PgConnection, claims: &Claims, schema: Option<&str>) -> AppResult<(Account, i64)> {
+    use crate::db::schema_platform::tenant_generations as g;
     let (Some(id), Some(jti)) = (claims.account_id(), claims.jti()) else {
         return Err(AppError::Unauthorized);
     };
@@ -101,9 +108,13 @@ pub fn load_session(conn: &mut PgConnection, claims: &Claims) -> AppResult<Accou
         .filter(accounts::id.eq(id))
         .filter(accounts::tokens_valid_after.le(issued))
         .filter(diesel::dsl::not(revoked))
-        .select(Account::as_select())
-        .first(conn)
+        .select((
+            Account::as_select(),
+            g::table.filter(g::schema_name.eq(schema.unwrap_or(""))).select(g::access).single_value(),
+        ))
+        .first::<(Account, Option<i64>)>(conn)
         .optional()?
+        .map(|(account, generation)| (account, generation.unwrap_or(0)))
         .ok_or(AppError::Unauthorized)
 }
 

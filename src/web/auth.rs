@@ -15,6 +15,7 @@ use crate::db::read_platform;
 use crate::error::AppError;
 use crate::identity::accounts::Account;
 use crate::identity::sessions::{self, Claims};
+use crate::web::tenant::TenantCtx;
 
 pub const SESSION_COOKIE: &str = "tp_session";
 pub const REFRESH_COOKIE: &str = "tp_refresh";
@@ -37,6 +38,10 @@ pub struct Operator(pub AuthUser);
 /// Cached per request so several extractors cost one lookup.
 #[derive(Clone)]
 struct Resolved(Option<AuthUser>);
+
+/// The tenant's access cache generation, read with the session check (see `crate::cache`).
+#[derive(Clone, Copy)]
+pub struct AccessGeneration(pub i64);
 
 /// An access token renewed by [`renew_session`] during this request.
 #[derive(Clone)]
@@ -66,8 +71,14 @@ async fn resolve(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
             Err(_) => None,
             Ok(claims) => {
                 let c = claims.clone();
-                match read_platform(&state.pool, move |conn| sessions::load_session(conn, &c)).await {
-                    Ok(account) => Some(AuthUser { account, claims }),
+                let schema = req.extensions().get::<TenantCtx>().map(|t| t.tenant.schema.as_str().to_owned());
+                match read_platform(&state.pool, move |conn| sessions::load_session_in(conn, &c, schema.as_deref()))
+                    .await
+                {
+                    Ok((account, generation)) => {
+                        req.extensions_mut().insert(AccessGeneration(generation));
+                        Some(AuthUser { account, claims })
+                    }
                     Err(AppError::Unauthorized) => None,
                     Err(e) => return Err(e),
                 }

@@ -81,7 +81,17 @@ pub async fn staff_role(req: &HttpRequest) -> AppResult<Option<(AuthUser, StaffR
     }
     let (state, tenant) = parts(req)?;
     let id = user.account.id;
-    let role = with_tenant(&state.pool, &tenant.tenant.schema, move |c| staff::role_of(c, id)).await?;
+    let (tid, generation) = (tenant.tenant.id, access_generation(req));
+    let role = match generation.and_then(|g| state.caches.staff(tid, id, g)) {
+        Some(role) => role,
+        None => {
+            let role = with_tenant(&state.pool, &tenant.tenant.schema, move |c| staff::role_of(c, id)).await?;
+            if let Some(g) = generation {
+                state.caches.put_staff(tid, id, g, role);
+            }
+            role
+        }
+    };
     req.extensions_mut().insert(StaffRoleCache(role));
     Ok(role.map(|r| (user, r)))
 }
@@ -116,7 +126,20 @@ fn requested_company(req: &HttpRequest) -> Option<i64> {
 pub async fn memberships(req: &HttpRequest, user: &AuthUser) -> AppResult<Vec<Membership>> {
     let (state, tenant) = parts(req)?;
     let id = user.account.id;
-    with_tenant(&state.pool, &tenant.tenant.schema, move |c| companies::memberships(c, id)).await
+    let (tid, generation) = (tenant.tenant.id, access_generation(req));
+    if let Some(list) = generation.and_then(|g| state.caches.memberships(tid, id, g)) {
+        return Ok(list.as_ref().clone());
+    }
+    let list = with_tenant(&state.pool, &tenant.tenant.schema, move |c| companies::memberships(c, id)).await?;
+    if let Some(g) = generation {
+        state.caches.put_memberships(tid, id, g, std::sync::Arc::new(list.clone()));
+    }
+    Ok(list)
+}
+
+/// The access cache generation read with this request's session check, if any.
+fn access_generation(req: &HttpRequest) -> Option<i64> {
+    req.extensions().get::<super::auth::AccessGeneration>().map(|g| g.0)
 }
 
 impl FromRequest for BuyerCtx {

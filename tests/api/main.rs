@@ -4,6 +4,7 @@ mod admin_catalog_pages;
 mod admin_pricing_pages;
 mod auth;
 mod browser;
+mod cache;
 mod catalog;
 mod catalog_import;
 mod catalog_media;

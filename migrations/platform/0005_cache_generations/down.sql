@@ -1,0 +1,2 @@
+DROP FUNCTION tp_bump_generation() CASCADE;
+DROP TABLE tenant_generations;

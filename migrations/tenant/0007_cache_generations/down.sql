@@ -1,0 +1,16 @@
+DROP TRIGGER tp_cache_catalog ON settings;
+DROP TRIGGER tp_cache_catalog ON categories;
+DROP TRIGGER tp_cache_catalog ON attributes;
+DROP TRIGGER tp_cache_catalog ON products;
+DROP TRIGGER tp_cache_catalog ON product_barcodes;
+DROP TRIGGER tp_cache_catalog ON product_images;
+DROP TRIGGER tp_cache_catalog ON price_types;
+DROP TRIGGER tp_cache_catalog ON product_prices;
+DROP TRIGGER tp_cache_catalog ON price_groups;
+DROP TRIGGER tp_cache_catalog ON customer_prices;
+DROP TRIGGER tp_cache_catalog ON quantity_breaks;
+DROP TRIGGER tp_cache_catalog ON promotions;
+DROP TRIGGER tp_cache_catalog ON search_words;
+DROP TRIGGER tp_cache_access ON staff;
+DROP TRIGGER tp_cache_access ON companies;
+DROP TRIGGER tp_cache_access ON company_members;

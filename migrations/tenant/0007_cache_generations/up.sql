@@ -1,0 +1,35 @@
+-- Every change to what the in-process caches hold bumps the tenant's generation at commit
+-- (public.tp_bump_generation). Stock reaches products through stock_sync, so it bumps too.
+-- A cached entry of an older generation is never used.
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON settings
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON categories
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON attributes
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON products
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON product_barcodes
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON product_images
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON price_types
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON product_prices
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON price_groups
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON customer_prices
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON quantity_breaks
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON promotions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_catalog AFTER INSERT OR UPDATE OR DELETE ON search_words
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('catalog');
+CREATE CONSTRAINT TRIGGER tp_cache_access AFTER INSERT OR UPDATE OR DELETE ON staff
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('access');
+CREATE CONSTRAINT TRIGGER tp_cache_access AFTER INSERT OR UPDATE OR DELETE ON companies
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('access');
+CREATE CONSTRAINT TRIGGER tp_cache_access AFTER INSERT OR UPDATE OR DELETE ON company_members
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.tp_bump_generation('access');
