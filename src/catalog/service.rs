@@ -69,6 +69,12 @@ fn viewer_key(buyer: Option<&Buyer>, locale: &str, store: &str, promo_epoch: usi
     Arc::from(format!("{who}|{locale}|{store}|{}|{promo_epoch}", chrono::Utc::now().date_naive()))
 }
 
+/// How many of `bounds` (Unix seconds) have passed.
+fn passed(bounds: &[i64]) -> usize {
+    let now = chrono::Utc::now().timestamp();
+    bounds.iter().filter(|t| **t <= now).count()
+}
+
 /// How many start or end times of the tenant's promotions have passed since they were loaded.
 fn promo_epoch(c: &mut PgConnection, caches: &Caches, tenant: i64, generation: i64) -> AppResult<usize> {
     use crate::db::schema_tenant::promotions as pr;
@@ -82,8 +88,32 @@ fn promo_epoch(c: &mut PgConnection, caches: &Caches, tenant: i64, generation: i
             b
         }
     };
-    let now = chrono::Utc::now().timestamp();
-    Ok(bounds.iter().filter(|t| **t <= now).count())
+    Ok(passed(&bounds))
+}
+
+/// What a search answers before pricing: items, results, and the metadata.
+type Answer = (Vec<Value>, Results, Vec<Attribute>, Vec<Category>, CatalogSettings);
+
+/// A PostgreSQL-engine search answered wholly from the caches of `generation`, without a
+/// transaction; `None` when any part is missing.
+fn from_cache(
+    caches: &Caches,
+    tenant: i64,
+    generation: i64,
+    pairs: &[(String, String)],
+    buyer: Option<&Buyer>,
+    locale: &str,
+    store: &str,
+) -> AppResult<Option<Answer>> {
+    let Some(meta) = caches.meta(tenant, generation) else { return Ok(None) };
+    let mut q = Query::from_pairs(pairs, &codes(&meta.0))?;
+    resolve_category(&mut q, &meta.1)?;
+    let Some(results) = caches.results(tenant, generation, &format!("{q:?}")) else { return Ok(None) };
+    let Some(bounds) = caches.promo_bounds(tenant, generation) else { return Ok(None) };
+    let viewer = viewer_key(buyer, locale, store, passed(&bounds));
+    let Some(items) = caches.items(tenant, generation, &viewer, &results.ids) else { return Ok(None) };
+    let (attrs, cats, settings) = meta.as_ref().clone();
+    Ok(Some((items, results.as_ref().clone(), attrs, cats, settings)))
 }
 
 /// [`items_in`] through the cache of priced items (a page is served whole or computed whole).
@@ -157,6 +187,7 @@ pub async fn search(
     buyer: Option<Buyer>,
     locale: &str,
     pairs: &[(String, String)],
+    known: Option<crate::db::Generations>,
 ) -> AppResult<Page> {
     let started = std::time::Instant::now();
     let scope = Scope { tenant_id: t.tenant.id, schema: t.tenant.schema.clone() };
@@ -165,7 +196,21 @@ pub async fn search(
     let pairs = pairs.to_vec();
     // With the PostgreSQL engine everything is one transaction (one connection, one
     // BEGIN/COMMIT); Meilisearch is asked between two.
-    let (items, results, attrs, cats, settings) = if matches!(state.search, crate::search::Engine::Pg(_)) {
+    let pg = matches!(state.search, crate::search::Engine::Pg(_));
+    // A request whose every part is cached for the current generation needs no transaction:
+    // the generation comes with the session check, or in one statement for guests.
+    let cached = if pg && state.caches.enabled() {
+        let generation = match known {
+            Some(g) => g.catalog,
+            None => crate::db::read_generations(&state.pool, &t.tenant.schema).await?.catalog,
+        };
+        from_cache(&state.caches, t.tenant.id, generation, &pairs, buyer.as_ref(), &locale, &store)?
+    } else {
+        None
+    };
+    let (items, results, attrs, cats, settings) = if let Some(answer) = cached {
+        answer
+    } else if pg {
         let (caches, tid) = (state.caches.clone(), t.tenant.id);
         with_tenant(&state.pool, &t.tenant.schema, move |c| {
             let (attrs, cats, settings) = prepare_in(c, &caches, tid)?;

@@ -24,7 +24,8 @@ use crate::config::DatabaseSettings;
 use crate::error::{AppError, AppResult};
 
 pub use tenant::{
-    current_generations, in_tenant, read_platform, with_platform, with_tenant, Generations, TenantSchema,
+    current_generations, in_tenant, read_generations, read_platform, with_platform, with_tenant, Generations,
+    TenantSchema,
 };
 
 pub type PgPool = diesel::r2d2::Pool<TenantBoundedManager>;

@@ -102,6 +102,18 @@ thread_local! {
     static GENERATIONS: std::cell::Cell<Option<Generations>> = const { std::cell::Cell::new(None) };
 }
 
+/// Reads a tenant's cache generations on their own (one statement, no transaction): for
+/// requests without a session check to carry them.
+pub async fn read_generations(pool: &PgPool, schema: &TenantSchema) -> AppResult<Generations> {
+    let schema = schema.as_str().to_owned();
+    read_platform(pool, move |c| {
+        use crate::db::schema_platform::tenant_generations as g;
+        let row: Option<(i64, i64)> = g::table.find(&schema).select((g::catalog, g::access)).first(c).optional()?;
+        Ok(row.map_or(Generations { catalog: 0, access: 0 }, |(catalog, access)| Generations { catalog, access }))
+    })
+    .await
+}
+
 /// The generations read by the innermost [`in_tenant`] running on this thread; `None`
 /// outside one. Valid for reads that do not follow the transaction's own writes.
 pub fn current_generations() -> Option<Generations> {

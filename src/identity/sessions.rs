@@ -95,9 +95,13 @@ pub fn load_session(conn: &mut PgConnection, claims: &Claims) -> AppResult<Accou
     load_session_in(conn, claims, None).map(|(account, _)| account)
 }
 
-/// [`load_session`] that also reads the access cache generation of the tenant the request
-/// is for, in the same statement (see `crate::cache`).
-pub fn load_session_in(conn: &mut PgConnection, claims: &Claims, schema: Option<&str>) -> AppResult<(Account, i64)> {
+/// [`load_session`] that also reads the cache generations of the tenant the request is for,
+/// in the same statement (see `crate::cache`).
+pub fn load_session_in(
+    conn: &mut PgConnection,
+    claims: &Claims,
+    schema: Option<&str>,
+) -> AppResult<(Account, crate::db::Generations)> {
     use crate::db::schema_platform::tenant_generations as g;
     let (Some(id), Some(jti)) = (claims.account_id(), claims.jti()) else {
         return Err(AppError::Unauthorized);
@@ -110,11 +114,14 @@ pub fn load_session_in(conn: &mut PgConnection, claims: &Claims, schema: Option<
         .filter(diesel::dsl::not(revoked))
         .select((
             Account::as_select(),
+            g::table.filter(g::schema_name.eq(schema.unwrap_or(""))).select(g::catalog).single_value(),
             g::table.filter(g::schema_name.eq(schema.unwrap_or(""))).select(g::access).single_value(),
         ))
-        .first::<(Account, Option<i64>)>(conn)
+        .first::<(Account, Option<i64>, Option<i64>)>(conn)
         .optional()?
-        .map(|(account, generation)| (account, generation.unwrap_or(0)))
+        .map(|(account, catalog, access)| {
+            (account, crate::db::Generations { catalog: catalog.unwrap_or(0), access: access.unwrap_or(0) })
+        })
         .ok_or(AppError::Unauthorized)
 }
 

@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::app::AppState;
-use crate::db::read_platform;
+use crate::db::{read_platform, Generations};
 use crate::error::AppError;
 use crate::identity::accounts::Account;
 use crate::identity::sessions::{self, Claims};
@@ -39,9 +39,14 @@ pub struct Operator(pub AuthUser);
 #[derive(Clone)]
 struct Resolved(Option<AuthUser>);
 
-/// The tenant's access cache generation, read with the session check (see `crate::cache`).
+/// The tenant's cache generations, read with the session check (see `crate::cache`).
 #[derive(Clone, Copy)]
-pub struct AccessGeneration(pub i64);
+struct KnownGenerations(Generations);
+
+/// The cache generations this request read with its session check, if it had one.
+pub fn generations(req: &HttpRequest) -> Option<Generations> {
+    req.extensions().get::<KnownGenerations>().map(|g| g.0)
+}
 
 /// An access token renewed by [`renew_session`] during this request.
 #[derive(Clone)]
@@ -76,7 +81,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
                     .await
                 {
                     Ok((account, generation)) => {
-                        req.extensions_mut().insert(AccessGeneration(generation));
+                        req.extensions_mut().insert(KnownGenerations(generation));
                         Some(AuthUser { account, claims })
                     }
                     Err(AppError::Unauthorized) => None,

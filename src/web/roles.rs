@@ -139,7 +139,7 @@ pub async fn memberships(req: &HttpRequest, user: &AuthUser) -> AppResult<Vec<Me
 
 /// The access cache generation read with this request's session check, if any.
 fn access_generation(req: &HttpRequest) -> Option<i64> {
-    req.extensions().get::<super::auth::AccessGeneration>().map(|g| g.0)
+    super::auth::generations(req).map(|g| g.access)
 }
 
 impl FromRequest for BuyerCtx {

@@ -13,6 +13,7 @@ use crate::db::with_tenant;
 use crate::error::{AppError, AppResult};
 use crate::pricing::load::Buyer;
 use crate::search::SearchEngine;
+use crate::web::auth::generations;
 use crate::web::render::locale;
 use crate::web::roles::MaybeBuyer;
 use crate::web::tenant::TenantCtx;
@@ -43,7 +44,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: May
     // The list answers no facets: do not compute them.
     p.retain(|(k, _)| k != "facets");
     p.push(("facets".into(), "0".into()));
-    let page = service::search(&state, &t, buyer_of(&b), &locale(&req, Some(&t)), &p).await?;
+    let page = service::search(&state, &t, buyer_of(&b), &locale(&req, Some(&t)), &p, generations(&req)).await?;
     let (pg, per) = page_of(&p);
     Ok(HttpResponse::Ok().json(json!({
         "items": page.items, "total": page.total, "total_capped": page.results.capped, "page": pg, "per_page": per,
@@ -57,7 +58,7 @@ fn page_of(p: &[(String, String)]) -> (i64, i64) {
 
 async fn search(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: MaybeBuyer) -> AppResult<HttpResponse> {
     let p = pairs(&req)?;
-    let page = service::search(&state, &t, buyer_of(&b), &locale(&req, Some(&t)), &p).await?;
+    let page = service::search(&state, &t, buyer_of(&b), &locale(&req, Some(&t)), &p, generations(&req)).await?;
     let (pg, per) = page_of(&p);
     let f = &page.results.facets;
     Ok(HttpResponse::Ok().json(json!({
@@ -99,7 +100,7 @@ async fn suggest(
         ("per_page".to_string(), "8".to_string()),
         ("facets".to_string(), "0".to_string()),
     ];
-    let page = service::search(&state, &t, None, &locale(&req, Some(&t)), &p).await?;
+    let page = service::search(&state, &t, None, &locale(&req, Some(&t)), &p, generations(&req)).await?;
     let items: Vec<_> = page
         .items
         .iter()

@@ -10,6 +10,7 @@ use crate::catalog::service::{self, Page};
 use crate::error::{AppError, AppResult};
 use crate::pricing::load::Buyer;
 use crate::search::marketplace::urlencode;
+use crate::web::auth::generations;
 use crate::web::render::{locale, render, store_page, tr};
 use crate::web::roles::MaybeBuyer;
 use crate::web::routes::catalog_api::{pairs, SkuPath};
@@ -50,7 +51,7 @@ async fn listing(
     if let Some(c) = &code {
         p.push(("category".into(), c.clone()));
     }
-    let result = service::search(state, t, buyer_of(b), &lang, &p).await;
+    let result = service::search(state, t, buyer_of(b), &lang, &p, generations(req)).await;
     let (page, error) = match result {
         Ok(page) => (Some(page), None),
         Err(AppError::Validation(fields)) => {
