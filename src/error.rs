@@ -29,6 +29,10 @@ pub enum AppError {
     Validation(FieldErrors),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A refusal with data the client needs to act on (the short lines, the new prices),
+    /// merged into the error body next to `code` and `message`.
+    #[error("{message}")]
+    Detailed { status: u16, code: &'static str, message: String, details: serde_json::Map<String, serde_json::Value> },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("too many attempts, try again later")]
@@ -76,6 +80,7 @@ impl AppError {
             AppError::TenantSuspended => "tenant_suspended",
             AppError::Validation(_) => "validation_failed",
             AppError::Conflict { code, .. } => code,
+            AppError::Detailed { code, .. } => code,
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "service_unavailable",
@@ -114,6 +119,7 @@ impl ResponseError for AppError {
             AppError::TenantSuspended => StatusCode::FORBIDDEN,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Detailed { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::CONFLICT),
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -129,6 +135,13 @@ impl ResponseError for AppError {
         let mut body = serde_json::json!({"code": info.code, "message": info.message});
         if !info.fields.is_empty() {
             body["fields"] = serde_json::json!(info.fields);
+        }
+        if let AppError::Detailed { details, .. } = self {
+            for (k, v) in details {
+                if !matches!(k.as_str(), "code" | "message" | "fields") {
+                    body[k.as_str()] = v.clone();
+                }
+            }
         }
         let mut builder = HttpResponse::build(self.status_code());
         match self {
@@ -157,6 +170,10 @@ impl From<diesel::result::Error> for AppError {
             ),
             E::DatabaseError(K::ClosedConnection, _) => AppError::Unavailable("the database is unavailable".into()),
             E::DatabaseError(K::SerializationFailure, _) => {
+                AppError::conflict("concurrent_update", "the data changed concurrently; please retry")
+            }
+            // diesel has no kind for SQLSTATE 40P01; PostgreSQL's message is stable.
+            E::DatabaseError(_, info) if info.message().starts_with("deadlock detected") => {
                 AppError::conflict("concurrent_update", "the data changed concurrently; please retry")
             }
             other => AppError::Internal(anyhow::Error::new(other)),

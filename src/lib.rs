@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod identity;
 pub mod jobs;
 pub mod money;
+pub mod ordering;
 pub mod platform;
 pub mod pricing;
 pub mod search;

@@ -48,6 +48,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0005_search_words"),
     migration!("tenant", "0006_product_order_indexes"),
     migration!("tenant", "0007_cache_generations"),
+    migration!("tenant", "0008_ordering"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

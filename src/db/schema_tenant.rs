@@ -37,6 +37,7 @@ diesel::table! {
         decided_by -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        shared_carts -> Bool,
     }
 }
 
@@ -47,6 +48,7 @@ diesel::table! {
         role -> Text,
         status -> Text,
         created_at -> Timestamptz,
+        order_limit -> Nullable<Numeric>,
     }
 }
 
@@ -256,6 +258,112 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    carts (id) {
+        id -> Int8,
+        company_id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cart_lines (cart_id, product_id) {
+        cart_id -> Int8,
+        product_id -> Int8,
+        qty -> Numeric,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Int8,
+        number -> Text,
+        company_id -> Int8,
+        account_id -> Int8,
+        kind -> Text,
+        status -> Text,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        currency -> Text,
+        vat_mode -> Text,
+        total -> Numeric,
+        vat_total -> Numeric,
+        payment_method -> Text,
+        delivery_method -> Text,
+        delivery_address -> Text,
+        desired_date -> Nullable<Date>,
+        expected_date -> Nullable<Date>,
+        po_number -> Text,
+        comment -> Text,
+        internal_note -> Text,
+        manager_account_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_lines (order_id, line_no) {
+        order_id -> Int8,
+        line_no -> Int4,
+        product_id -> Int8,
+        sku -> Text,
+        name -> Text,
+        unit -> Text,
+        qty -> Numeric,
+        price -> Numeric,
+        vat_rate -> Text,
+        amount -> Numeric,
+        vat_amount -> Numeric,
+        breakdown -> Jsonb,
+    }
+}
+
+diesel::table! {
+    order_allocations (order_id, product_id, warehouse_id) {
+        order_id -> Int8,
+        product_id -> Int8,
+        warehouse_id -> Int8,
+        qty -> Numeric,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> Int8,
+        order_id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Int8>,
+        actor_kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        account_id -> Int8,
+        company_id -> Nullable<Int8>,
+        kind -> Text,
+        title -> Text,
+        link -> Text,
+        read_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(cart_lines -> carts (cart_id));
+diesel::joinable!(cart_lines -> products (product_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_events -> orders (order_id));
+diesel::joinable!(carts -> companies (company_id));
+diesel::joinable!(orders -> companies (company_id));
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(stock -> products (product_id));
 diesel::joinable!(stock -> warehouses (warehouse_id));
@@ -274,5 +382,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     attributes,
     price_groups,
     price_types,
-    promotions
+    promotions,
+    carts,
+    cart_lines,
+    orders,
+    order_lines,
+    order_allocations,
+    order_events
 );
+diesel::allow_tables_to_appear_in_same_query!(carts, companies);
+diesel::allow_tables_to_appear_in_same_query!(orders, companies);
+diesel::allow_tables_to_appear_in_same_query!(orders, company_members);
+diesel::allow_tables_to_appear_in_same_query!(carts, company_members);

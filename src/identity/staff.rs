@@ -55,6 +55,11 @@ pub const MANAGE_CATALOG: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, S
 pub const MANAGE_PRICES: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager];
 /// …and these set stock.
 pub const MANAGE_STOCK: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Warehouse];
+/// Who sees orders (accountants for invoices, the warehouse to assemble them).
+pub const SEE_ORDERS: &[StaffRole] =
+    &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager, StaffRole::Warehouse, StaffRole::Accountant];
+/// Who changes orders' status and notes (the warehouse marks them assembled and shipped).
+pub const MANAGE_ORDERS: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager, StaffRole::Warehouse];
 
 /// The account's active staff role in this tenant.
 pub fn role_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Option<StaffRole>> {

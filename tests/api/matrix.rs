@@ -36,7 +36,12 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY product_id, price_type) FROM product_prices t),
                 (SELECT string_agg(t::text, ',' ORDER BY code) FROM price_groups t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM customer_prices t),
-                (SELECT string_agg(t::text, ',' ORDER BY id) FROM promotions t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM promotions t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM carts t),
+                (SELECT string_agg(t::text, ',' ORDER BY cart_id, product_id) FROM cart_lines t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM orders t),
+                (SELECT string_agg(t::text, ',' ORDER BY order_id, line_no) FROM order_lines t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM order_events t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -94,6 +99,54 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         )
         .await;
     assert_eq!(cp.status, 200, "{}", cp.body);
+    // Y's cart and order (the store takes orders without e-mail confirmation).
+    let r = app
+        .patch_json(
+            &format!("/s/{}/api/v1/admin/settings", a.slug),
+            &json!({"require_email_confirmation": false}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p2 = app
+        .post_json(
+            &format!("/s/{}/api/v1/admin/products", a.slug),
+            &json!({"sku": "MARK-2", "name": format!("{marker} item"), "price": "10", "stock": 100}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(p2.status, 201, "{}", p2.body);
+    let cart = app
+        .post_json(&format!("/s/{}/api/v1/carts", a.slug), &json!({"name": format!("{marker} cart")}), Some(&y_token))
+        .await;
+    let cart_id = cart.json()["id"].as_i64().expect("cart");
+    for _ in 0..2 {
+        let r = app
+            .post_json(
+                &format!("/s/{}/api/v1/carts/{cart_id}/items", a.slug),
+                &json!({"sku": "MARK-2", "qty": 3}),
+                Some(&y_token),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let placed = app
+        .post_json(
+            &format!("/s/{}/api/v1/orders", a.slug),
+            &json!({"cart_id": cart_id, "comment": marker.clone()}),
+            Some(&y_token),
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let number = placed.json()["number"].as_str().expect("number").to_owned();
+    let r = app
+        .post_json(
+            &format!("/s/{}/api/v1/carts/{cart_id}/items", a.slug),
+            &json!({"sku": "MARK-2", "qty": 1}),
+            Some(&y_token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let schema = a.tenant.schema.clone();
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
@@ -123,9 +176,20 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
             continue;
         }
         let concrete = rest
-            .replace("{id}", &if rest.contains("addresses") { addr_id } else { y_id }.to_string())
+            .replace(
+                "{id}",
+                &if rest.contains("addresses") {
+                    addr_id
+                } else if rest.starts_with("/carts") {
+                    cart_id
+                } else {
+                    y_id
+                }
+                .to_string(),
+            )
+            .replace("{number}", &number)
             .replace("{account_id}", &y_account.to_string())
-            .replace("{sku}", "MARK-1")
+            .replace("{sku}", if rest.starts_with("/carts") { "MARK-2" } else { "MARK-1" })
             .replace("{code}", if rest.contains("price-groups") { "vip" } else { "mcat" });
         for method in ["get", "post", "patch", "put", "delete"] {
             if item.get(method).is_none() {

@@ -5,6 +5,7 @@ pub mod account_pages;
 pub mod admin_api;
 pub mod admin_catalog_api;
 pub mod admin_catalog_pages;
+pub mod admin_order_api;
 pub mod admin_pages;
 pub mod admin_pricing_api;
 pub mod admin_pricing_pages;
@@ -14,6 +15,7 @@ pub mod catalog_api;
 pub mod catalog_pages;
 pub mod landing;
 pub mod openapi;
+pub mod order_api;
 pub mod platform_api;
 pub mod platform_pages;
 pub mod store_pages;
@@ -34,6 +36,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(catalog_pages::configure)
         .configure(admin_catalog_api::configure)
         .configure(admin_pricing_api::configure)
+        .configure(order_api::configure)
+        .configure(admin_order_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)
         .configure(admin_pages::configure)

@@ -1,0 +1,10 @@
+DROP TABLE notifications;
+DROP TABLE order_events;
+DROP TABLE order_allocations;
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP SEQUENCE order_number_seq;
+DROP TABLE cart_lines;
+DROP TABLE carts;
+ALTER TABLE company_members DROP COLUMN order_limit;
+ALTER TABLE companies DROP COLUMN shared_carts;

@@ -1,0 +1,91 @@
+//! What people are told about orders: a notification in the cabinet and an e-mail, both
+//! written in the transaction of the change (so none is lost or sent for a rolled-back one).
+
+use diesel::prelude::*;
+
+use super::Actor;
+use crate::db::schema_platform::accounts;
+use crate::db::schema_tenant::{company_members, notifications};
+use crate::error::AppResult;
+use crate::platform::mail::{self, OutgoingMail};
+
+fn tenant_id(conn: &mut PgConnection) -> AppResult<Option<i64>> {
+    use crate::db::schema_platform::tenants;
+    let schema: String =
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('app.tenant_id')"))
+            .get_result(conn)?;
+    Ok(tenants::table.filter(tenants::schema_name.eq(schema)).select(tenants::id).first(conn).optional()?)
+}
+
+/// Tells `accounts` (cabinet and mail) that order `number` changed.
+pub fn tell(
+    conn: &mut PgConnection,
+    to: &[i64],
+    company: i64,
+    kind: &str,
+    number: &str,
+    title: &str,
+    text: &str,
+) -> AppResult<()> {
+    let tenant = tenant_id(conn)?;
+    let link = format!("/orders/{number}");
+    for account in to {
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::account_id.eq(account),
+                notifications::company_id.eq(company),
+                notifications::kind.eq(kind),
+                notifications::title.eq(title),
+                notifications::link.eq(&link),
+            ))
+            .execute(conn)?;
+        let email: Option<String> = accounts::table.find(account).select(accounts::email).first(conn).optional()?;
+        if let Some(email) = email {
+            mail::enqueue(
+                conn,
+                OutgoingMail {
+                    tenant_id: tenant,
+                    to: &email,
+                    subject: title.to_owned(),
+                    text: text.to_owned(),
+                    links: vec![link.clone()],
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The company's active admins.
+pub fn company_admins(conn: &mut PgConnection, company: i64) -> AppResult<Vec<i64>> {
+    Ok(company_members::table
+        .filter(company_members::company_id.eq(company))
+        .filter(company_members::role.eq("admin"))
+        .filter(company_members::status.eq("active"))
+        .select(company_members::account_id)
+        .load(conn)?)
+}
+
+pub fn order_placed(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    number: &str,
+    status: &str,
+    total: &str,
+    currency: &str,
+) -> AppResult<()> {
+    let title = format!("Заказ {number} принят / Order {number} placed");
+    let text =
+        format!("Заказ {number} на сумму {total} {currency} принят. / Order {number}, {total} {currency}, is placed.");
+    tell(conn, &[actor.account_id], actor.company.id, "order_placed", number, &title, &text)?;
+    if status == "awaiting_approval" {
+        let admins = company_admins(conn, actor.company.id)?;
+        let title = format!("Заказ {number} ждёт вашего одобрения / Order {number} awaits your approval");
+        let text = format!(
+            "Заказ {number} на сумму {total} {currency} превышает лимит сотрудника и ждёт одобрения. / \
+             Order {number}, {total} {currency}, is above the buyer's limit and awaits approval."
+        );
+        tell(conn, &admins, actor.company.id, "order_approval", number, &title, &text)?;
+    }
+    Ok(())
+}

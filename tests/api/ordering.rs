@@ -1,0 +1,456 @@
+//! Ordering as buyers and staff use it: several carts, quick order, checkout with an
+//! Idempotency-Key, stock that is never oversold, the lifecycle, pre-orders, approvals.
+
+use awc::http::Method;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::catalog::{api, product, staff};
+use crate::helpers::{unique, TestApp, TestTenant, TEST_PASSWORD};
+use crate::identity::{register, INNS};
+
+/// A store that does not ask for e-mail confirmation before ordering, on a plan with
+/// pre-orders, with products `PCS-1` (pieces, min 2, multiple 2, 10 in stock), `M-1`
+/// (metres, 100 in stock), `UP-1` (upcoming, none in stock).
+pub async fn store(app: &TestApp) -> (TestTenant, String) {
+    let t = app
+        .new_tenant_with(|o| {
+            o.plan = Some("business".into());
+            o.settings.insert("require_email_confirmation".into(), json!(false));
+        })
+        .await;
+    let s = staff(app, &t).await;
+    product(app, &t, &s, json!({"sku": "PCS-1", "name": "Ручка оконная", "price": "100.00", "stock": 10, "min_qty": "2", "order_multiple": "2"})).await;
+    product(app, &t, &s, json!({"sku": "M-1", "name": "Уплотнитель", "price": "12.50", "unit": "m", "stock": 100, "order_multiple": "0.5", "min_qty": "0.5"})).await;
+    product(app, &t, &s, json!({"sku": "UP-1", "name": "Новинка", "price": "500.00", "status": "upcoming", "available_from": "2099-01-01"})).await;
+    (t, s)
+}
+
+/// A buyer of an active company: (token, company id, e-mail).
+pub async fn buyer(app: &TestApp, t: &TestTenant, inn: &str) -> (String, i64, String) {
+    let (email, r) = register(app, t, inn).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    (app.login(&email, TEST_PASSWORD).await, r.json()["company_id"].as_i64().expect("company"), email)
+}
+
+pub async fn new_cart(app: &TestApp, t: &TestTenant, token: &str, name: &str) -> i64 {
+    let r = app.post_json(&api(t, "/carts"), &json!({"name": name}), Some(token)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_i64().expect("cart id")
+}
+
+pub async fn add(app: &TestApp, t: &TestTenant, token: &str, cart: i64, sku: &str, qty: Value) -> crate::helpers::Resp {
+    app.post_json(&api(t, &format!("/carts/{cart}/items")), &json!({"sku": sku, "qty": qty}), Some(token)).await
+}
+
+async fn order(app: &TestApp, t: &TestTenant, token: &str, body: &Value, key: Option<&str>) -> crate::helpers::Resp {
+    let mut req =
+        app.request(Method::POST, &api(t, "/orders")).insert_header(("Authorization", format!("Bearer {token}")));
+    if let Some(k) = key {
+        req = req.insert_header(("Idempotency-Key", k.to_owned()));
+    }
+    app.send(req.insert_header(("Content-Type", "application/json")), Some(body.to_string())).await
+}
+
+async fn stock_of(app: &TestApp, t: &TestTenant, sku: &str) -> String {
+    let r = app.get(&api(t, &format!("/admin/products/{sku}")), Some(&staff(app, t).await)).await;
+    r.json()["stock_available"].as_str().map(str::to_owned).unwrap_or_else(|| r.body.clone())
+}
+
+async fn account_id(app: &TestApp, email: &str) -> i64 {
+    use tradeport::db::schema_platform::accounts;
+    let email = email.to_owned();
+    app.db(move |c| {
+        accounts::table.filter(accounts::email.eq(email)).select(accounts::id).first::<i64>(c).expect("account")
+    })
+    .await
+}
+
+/// Adds a new person to `company` with `role`; returns their token.
+async fn colleague(app: &TestApp, t: &TestTenant, company: i64, role: &'static str) -> String {
+    let (email, token) = app.user_token().await;
+    let id = account_id(app, &email).await;
+    let schema = t.tenant.schema.clone();
+    app.db(move |c| {
+        tradeport::db::in_tenant(c, &schema, |c| tradeport::identity::companies::add_member(c, company, id, role))
+            .expect("member")
+    })
+    .await;
+    token
+}
+
+#[actix_web::test]
+async fn a_buyer_keeps_several_carts_with_live_prices_and_clear_quantity_errors() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let site_a = new_cart(&app, &t, &b, "Объект на Ленина").await;
+    let site_b = new_cart(&app, &t, &b, "Object B").await;
+
+    let r = add(&app, &t, &b, site_a, "PCS-1", json!("4")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cart = r.json();
+    assert_eq!(
+        (cart["total"].as_str(), cart["lines"][0]["amount"].as_str()),
+        (Some("400.00"), Some("400.00")),
+        "{cart}"
+    );
+    assert_eq!(cart["vat_total"], "66.67", "VAT 20 % included in 400.00");
+
+    // Bad quantities: a clear message, nothing changed.
+    for (qty, expect) in [
+        (json!("0"), "greater than zero"),
+        (json!("-2"), "greater than zero"),
+        (json!("1.5"), "whole number"),
+        (json!("1"), "minimum"),
+        (json!("3"), "multiple"),
+        (json!("1000000000"), "too large"),
+        (json!("lots"), "number"),
+    ] {
+        let r = add(&app, &t, &b, site_b, "PCS-1", qty.clone()).await;
+        assert_eq!(r.status, 422, "{qty}: {}", r.body);
+        let msg = r.json()["error"]["fields"]["qty"].as_str().unwrap_or_default().to_owned();
+        assert!(msg.contains(expect), "{qty}: {msg}");
+    }
+    let r = add(&app, &t, &b, site_b, "NO-SUCH", json!(1)).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["fields"]["sku"].is_string()), (422, true), "{}", r.body);
+    let r = app.get(&api(&t, &format!("/carts/{site_b}")), Some(&b)).await;
+    assert_eq!(r.json()["lines"].as_array().map(Vec::len), Some(0), "nothing was added");
+
+    // Fractional metres are fine; the same product twice adds up.
+    assert_eq!(add(&app, &t, &b, site_b, "M-1", json!("2.5")).await.status, 200);
+    let r = add(&app, &t, &b, site_b, "m-1", json!(1.5)).await;
+    assert_eq!(r.json()["lines"][0]["qty"], "4", "{}", r.body);
+
+    // Move one line, copy another; quantities add up in the target.
+    let r = app
+        .post_json(&api(&t, &format!("/carts/{site_a}/transfer")), &json!({"to": site_b, "mode": "copy"}), Some(&b))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .post_json(&api(&t, &format!("/carts/{site_b}/transfer")), &json!({"to": site_a, "skus": ["M-1"]}), Some(&b))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = app.get(&api(&t, &format!("/carts/{site_a}")), Some(&b)).await.json();
+    let bb = app.get(&api(&t, &format!("/carts/{site_b}")), Some(&b)).await.json();
+    let skus = |c: &Value| {
+        c["lines"].as_array().map(|l| l.iter().map(|x| x["sku"].as_str().unwrap_or("").to_owned()).collect::<Vec<_>>())
+    };
+    assert_eq!(skus(&a), Some(vec!["PCS-1".to_owned(), "M-1".to_owned()]), "{a}");
+    assert_eq!(skus(&bb), Some(vec!["PCS-1".to_owned()]), "{bb}");
+    let list = app.get(&api(&t, "/carts"), Some(&b)).await.json();
+    assert_eq!(list["total"], 2, "{list}");
+
+    // Carts survive a new login.
+    let again = app.login(&t.admin_email, TEST_PASSWORD).await;
+    assert_ne!(again, b);
+}
+
+#[actix_web::test]
+async fn colleagues_share_carts_other_companies_never_see_them() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (b, company, _) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "Общая").await;
+    add(&app, &t, &b, cart, "PCS-1", json!(2)).await;
+
+    let mate = colleague(&app, &t, company, "buyer").await;
+    let r = app.get(&api(&t, &format!("/carts/{cart}")), Some(&mate)).await;
+    assert_eq!(r.status, 200, "a colleague sees the shared cart: {}", r.body);
+    assert_eq!(r.json()["mine"], false);
+    let viewer = colleague(&app, &t, company, "viewer").await;
+    assert_eq!(app.get(&api(&t, &format!("/carts/{cart}")), Some(&viewer)).await.status, 200);
+    assert_eq!(add(&app, &t, &viewer, cart, "PCS-1", json!(2)).await.status, 403, "a viewer only looks");
+    assert_eq!(app.post_json(&api(&t, "/carts"), &json!({"name": "x"}), Some(&viewer)).await.status, 403);
+
+    let (other, _, _) = buyer(&app, &t, INNS[1]).await;
+    assert_eq!(app.get(&api(&t, &format!("/carts/{cart}")), Some(&other)).await.status, 404);
+    assert_eq!(add(&app, &t, &other, cart, "PCS-1", json!(2)).await.status, 404);
+    let r = order(&app, &t, &other, &json!({"cart_id": cart}), None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(app.get(&api(&t, "/carts"), Some(&other)).await.json()["total"], 0);
+}
+
+#[actix_web::test]
+async fn quick_order_adds_good_lines_and_reports_each_bad_one() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "Быстрый").await;
+    let text = "PCS-1 4\nNOPE 1\nM-1\t2,5\nPCS-1 3\nUP-1 ноль\n";
+    let r = app.post_json(&api(&t, &format!("/carts/{cart}/quick-order")), &json!({"text": text}), Some(&b)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["added"], 2, "{v}");
+    let lines: Vec<i64> =
+        v["rejected"].as_array().expect("rejected").iter().filter_map(|x| x["line"].as_i64()).collect();
+    assert_eq!(lines, vec![2, 4, 5], "{v}");
+    assert_eq!(v["cart"]["lines"].as_array().map(Vec::len), Some(2));
+
+    let csv = "Артикул;Количество\nM-1;1\nPCS-1;x\n";
+    let req = app
+        .request(Method::POST, &api(&t, &format!("/carts/{cart}/quick-order")))
+        .insert_header(("Authorization", format!("Bearer {b}")))
+        .insert_header(("Content-Type", "text/csv"));
+    let r = app.send(req, Some(csv.into())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.json()["added"].as_i64(), r.json()["rejected"][0]["line"].as_i64()),
+        (Some(1), Some(3)),
+        "{}",
+        r.body
+    );
+}
+
+#[actix_web::test]
+async fn placing_an_order_takes_stock_once_per_key_and_never_oversells() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, _, email) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "Главная").await;
+    add(&app, &t, &b, cart, "PCS-1", json!(4)).await;
+    add(&app, &t, &b, cart, "M-1", json!("2.5")).await;
+    let body = json!({"cart_id": cart, "comment": "к 9 утра", "po_number": "PO-77"});
+
+    // The buyer confirmed a total that is no longer right: refused with the new cart.
+    let r = order(&app, &t, &b, &json!({"cart_id": cart, "expected_total": "1.00"}), Some("k0")).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "prices_changed".to_owned()), "{}", r.body);
+    assert_eq!(r.json()["error"]["total"], "431.25");
+
+    let r = order(&app, &t, &b, &body, Some("key-1")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let o = r.json();
+    assert_eq!(
+        (o["status"].as_str(), o["kind"].as_str(), o["total"].as_str()),
+        (Some("new"), Some("order"), Some("431.25")),
+        "{o}"
+    );
+    assert!(o["number"].as_str().is_some_and(|n| n.starts_with("Z-")), "{o}");
+    assert_eq!(o["lines"].as_array().map(Vec::len), Some(2));
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "6");
+
+    // The same key again: the same order, nothing taken twice; another body: 422.
+    let again = order(&app, &t, &b, &body, Some("key-1")).await;
+    assert_eq!((again.status.as_u16(), again.json()["number"].clone()), (201, o["number"].clone()));
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    let other = order(&app, &t, &b, &json!({"cart_id": cart, "comment": "другое"}), Some("key-1")).await;
+    assert_eq!(
+        (other.status.as_u16(), other.error_code()),
+        (422, "idempotency_key_reused".to_owned()),
+        "{}",
+        other.body
+    );
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "6");
+
+    // The cart is empty now; an empty cart cannot be ordered.
+    let r = order(&app, &t, &b, &json!({"cart_id": cart}), Some("key-2")).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    // More than there is: 409 naming the line; nothing taken, the cart kept.
+    add(&app, &t, &b, cart, "PCS-1", json!(8)).await;
+    add(&app, &t, &b, cart, "M-1", json!(1)).await;
+    let r = order(&app, &t, &b, &json!({"cart_id": cart}), Some("key-3")).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "insufficient_stock".to_owned()), "{}", r.body);
+    assert_eq!(r.json()["error"]["lines"], json!([{"sku": "PCS-1", "requested": "8", "available": "6"}]));
+    assert_eq!(stock_of(&app, &t, "M-1").await, "97.5", "the other line's stock is untouched");
+    assert_eq!(
+        app.get(&api(&t, &format!("/carts/{cart}")), Some(&b)).await.json()["lines"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // The buyer was told, in the cabinet's mail too; the order is in the history.
+    let op = app.operator_token().await;
+    let mail = app.get(&format!("/api/v1/platform/mail?to={email}"), Some(&op)).await.json();
+    assert!(
+        mail["items"].as_array().is_some_and(|m| m
+            .iter()
+            .any(|x| x["subject"].as_str().is_some_and(|s| s.contains(o["number"].as_str().unwrap_or("?"))))),
+        "{mail}"
+    );
+    let list = app.get(&api(&t, "/orders?sku=pcs-1"), Some(&b)).await.json();
+    assert_eq!(list["total"], 1, "{list}");
+    let staff_list = app.get(&api(&t, "/admin/orders?status=new"), Some(&s)).await.json();
+    assert_eq!(staff_list["total"], 1, "{staff_list}");
+}
+
+#[actix_web::test]
+async fn fifty_buyers_racing_for_ten_units_never_oversell() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    for round in 0..3 {
+        let r = app
+            .json_request(
+                Method::PUT,
+                &api(&t, "/admin/products/M-1/stock"),
+                &json!([{"warehouse": "main", "quantity": "10"}]),
+                Some(&s),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let mut carts = Vec::new();
+        for i in 0..25 {
+            let c = new_cart(&app, &t, &b, &format!("r{round}-{i}")).await;
+            add(&app, &t, &b, c, "M-1", json!(1)).await;
+            carts.push(c);
+        }
+        let mut handles = Vec::new();
+        for c in carts.clone() {
+            let (addr, token, path) = (app.address.clone(), b.clone(), api(&t, "/orders"));
+            handles.push(actix_web::rt::spawn(async move {
+                let client = awc::Client::default();
+                let mut r = client
+                    .post(format!("{addr}{path}"))
+                    .insert_header(("Authorization", format!("Bearer {token}")))
+                    .insert_header(("Idempotency-Key", format!("race-{c}")))
+                    .send_json(&json!({"cart_id": c}))
+                    .await
+                    .expect("send");
+                let _ = r.body().await;
+                r.status().as_u16()
+            }));
+        }
+        let mut codes = Vec::new();
+        for h in handles {
+            codes.push(h.await.expect("join"));
+        }
+        let ok = codes.iter().filter(|c| **c == 201).count();
+        let short = codes.iter().filter(|c| **c == 409).count();
+        assert_eq!((ok, short), (10, 15), "round {round}: {codes:?}");
+        assert_eq!(stock_of(&app, &t, "M-1").await, "0", "round {round}");
+        for c in carts {
+            app.json_request(Method::DELETE, &api(&t, &format!("/carts/{c}")), &json!({}), Some(&b)).await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_same_key_sent_ten_times_at_once_makes_one_order() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "Один").await;
+    add(&app, &t, &b, cart, "M-1", json!(2)).await;
+    let key = unique("k");
+    let mut handles = Vec::new();
+    for _ in 0..10 {
+        let (addr, token, path, key) = (app.address.clone(), b.clone(), api(&t, "/orders"), key.clone());
+        handles.push(actix_web::rt::spawn(async move {
+            let mut r = awc::Client::default()
+                .post(format!("{addr}{path}"))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Idempotency-Key", key))
+                .send_json(&json!({"cart_id": cart}))
+                .await
+                .expect("send");
+            let body: Value = r.json().await.unwrap_or_default();
+            (r.status().as_u16(), body["number"].as_str().unwrap_or("").to_owned())
+        }));
+    }
+    let mut numbers = Vec::new();
+    for h in handles {
+        let (status, number) = h.await.expect("join");
+        assert_eq!(status, 201);
+        numbers.push(number);
+    }
+    numbers.dedup();
+    assert_eq!(numbers.len(), 1, "{numbers:?}");
+    assert_eq!(app.get(&api(&t, "/orders"), Some(&b)).await.json()["total"], 1);
+    assert_eq!(stock_of(&app, &t, "M-1").await, "98");
+}
+
+#[actix_web::test]
+async fn orders_move_through_their_lifecycle_and_cancelling_returns_stock() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "A").await;
+    add(&app, &t, &b, cart, "PCS-1", json!(2)).await;
+    let first = order(&app, &t, &b, &json!({"cart_id": cart}), Some("a")).await.json();
+    add(&app, &t, &b, cart, "PCS-1", json!(4)).await;
+    let second = order(&app, &t, &b, &json!({"cart_id": cart}), Some("b")).await.json();
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "4");
+
+    let n1 = first["number"].as_str().expect("number").to_owned();
+    let r = app.post_json(&api(&t, &format!("/orders/{n1}/cancel")), &json!({}), Some(&b)).await;
+    assert_eq!((r.status.as_u16(), r.json()["status"].as_str()), (200, Some("cancelled")), "{}", r.body);
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "6", "the stock came back");
+
+    let n2 = second["number"].as_str().expect("number").to_owned();
+    let r = app
+        .patch_json(
+            &api(&t, &format!("/admin/orders/{n2}")),
+            &json!({"status": "confirmed", "internal_note": "звонить до 18"}),
+            Some(&s),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.json()["internal_note"].as_str()), (200, Some("звонить до 18")), "{}", r.body);
+    let r = app.post_json(&api(&t, &format!("/orders/{n2}/cancel")), &json!({}), Some(&b)).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "not_cancellable".to_owned()));
+    let r = app.patch_json(&api(&t, &format!("/admin/orders/{n2}")), &json!({"status": "new"}), Some(&s)).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "invalid_transition".to_owned()));
+    for step in ["assembled", "shipped", "delivered", "completed"] {
+        let r = app.patch_json(&api(&t, &format!("/admin/orders/{n2}")), &json!({"status": step}), Some(&s)).await;
+        assert_eq!(r.status, 200, "{step}: {}", r.body);
+    }
+    let v = app.get(&api(&t, &format!("/orders/{n2}")), Some(&b)).await.json();
+    let steps: Vec<&str> = v["history"].as_array().expect("history").iter().filter_map(|h| h["to"].as_str()).collect();
+    assert_eq!(steps, vec!["new", "confirmed", "assembled", "shipped", "delivered", "completed"], "{v}");
+    assert!(v.get("internal_note").is_none(), "buyers never see the internal note");
+
+    // Repeat into a new cart at today's prices.
+    let r = app.post_json(&api(&t, &format!("/orders/{n2}/repeat")), &json!({}), Some(&b)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["cart"]["lines"][0]["qty"], "4");
+}
+
+#[actix_web::test]
+async fn upcoming_products_are_pre_ordered_without_taking_stock_then_converted() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "Pre").await;
+    assert_eq!(add(&app, &t, &b, cart, "UP-1", json!(3)).await.status, 200);
+    let r = order(&app, &t, &b, &json!({"cart_id": cart}), Some("o")).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (422, "lines_not_orderable".to_owned()), "{}", r.body);
+    let r = order(&app, &t, &b, &json!({"cart_id": cart, "kind": "preorder"}), Some("p")).await;
+    assert_eq!((r.status.as_u16(), r.json()["kind"].as_str()), (201, Some("preorder")), "{}", r.body);
+    let n = r.json()["number"].as_str().expect("number").to_owned();
+
+    let r = app
+        .patch_json(&api(&t, &format!("/admin/orders/{n}")), &json!({"expected_date": "2099-02-01"}), Some(&s))
+        .await;
+    assert_eq!((r.status.as_u16(), r.json()["expected_date"].as_str()), (200, Some("2099-02-01")), "{}", r.body);
+    // Converting before the goods arrived: 409 naming the line.
+    let r = app.post_json(&api(&t, &format!("/admin/orders/{n}/convert")), &json!({}), Some(&s)).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "insufficient_stock".to_owned()), "{}", r.body);
+    app.json_request(
+        Method::PUT,
+        &api(&t, "/admin/products/UP-1/stock"),
+        &json!([{"warehouse": "main", "quantity": "5"}]),
+        Some(&s),
+    )
+    .await;
+    let r = app.post_json(&api(&t, &format!("/admin/orders/{n}/convert")), &json!({}), Some(&s)).await;
+    assert_eq!((r.status.as_u16(), r.json()["kind"].as_str()), (200, Some("order")), "{}", r.body);
+    assert_eq!(stock_of(&app, &t, "UP-1").await, "2");
+}
+
+#[actix_web::test]
+async fn who_may_order_unconfirmed_e_mail_and_unapproved_customers() {
+    let app = TestApp::spawn().await;
+    let t = app.new_tenant().await;
+    let s = staff(&app, &t).await;
+    product(&app, &t, &s, json!({"sku": "A-1", "name": "A", "price": "10.00", "stock": 5})).await;
+    let (b, company, _) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &b, "c").await;
+    add(&app, &t, &b, cart, "A-1", json!(1)).await;
+    let r = order(&app, &t, &b, &json!({"cart_id": cart}), Some("x")).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (403, "email_not_confirmed".to_owned()), "{}", r.body);
+    let viewer = colleague(&app, &t, company, "viewer").await;
+    let r = order(&app, &t, &viewer, &json!({"cart_id": cart}), Some("y")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = order(&app, &t, &b, &json!({"cart_id": cart, "bogus": 1}), None).await;
+    assert_eq!(r.status, 400, "unknown fields are refused: {}", r.body);
+    assert_eq!(stock_of(&app, &t, "A-1").await, "5");
+}
