@@ -27,33 +27,46 @@ use std::sync::Arc;
 pub struct Page {
     pub items: Vec<Value>,
     pub total: i64,
-    pub results: Results,
-    pub categories: Vec<Category>,
-    /// The filterable attributes (for facet names and units).
-    pub attributes: Vec<Attribute>,
-    pub settings: CatalogSettings,
+    pub results: Arc<Results>,
+    /// The filterable attributes (for facet names and units), the categories, the settings;
+    /// shared with the cache, never copied per request.
+    pub meta: Arc<Prepared>,
     pub took_ms: u128,
+}
+
+impl Page {
+    pub fn categories(&self) -> &[Category] {
+        &self.meta.1
+    }
+
+    pub fn attributes(&self) -> &[Attribute] {
+        &self.meta.0
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.meta.2
+    }
 }
 
 /// What a search needs before it runs: the attribute codes (to validate filters), the
 /// categories (to resolve a category code to its subtree) and the settings.
 type Prepared = (Vec<Attribute>, Vec<Category>, CatalogSettings);
 
-pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<Prepared> {
+pub async fn prepare(state: &AppState, t: &TenantCtx) -> AppResult<Arc<Prepared>> {
     let (caches, tid) = (state.caches.clone(), t.tenant.id);
     with_tenant(&state.pool, &t.tenant.schema, move |c| prepare_in(c, &caches, tid)).await
 }
 
 /// The metadata, from the cache when this transaction's generation has it.
-fn prepare_in(c: &mut PgConnection, caches: &Caches, tenant: i64) -> AppResult<Prepared> {
+fn prepare_in(c: &mut PgConnection, caches: &Caches, tenant: i64) -> AppResult<Arc<Prepared>> {
     let generation = current_generations().map(|g| g.catalog);
     if let Some(meta) = generation.and_then(|g| caches.meta(tenant, g)) {
-        return Ok(meta.as_ref().clone());
+        return Ok(meta);
     }
     let attrs = super::attributes::all(c)?.into_iter().filter(|a| a.filterable).collect();
-    let meta: Prepared = (attrs, categories::all(c)?, catalog_settings::load(c)?);
+    let meta = Arc::new((attrs, categories::all(c)?, catalog_settings::load(c)?));
     if let Some(g) = generation {
-        caches.put_meta(tenant, g, Arc::new(meta.clone()));
+        caches.put_meta(tenant, g, meta.clone());
     }
     Ok(meta)
 }
@@ -91,8 +104,8 @@ fn promo_epoch(c: &mut PgConnection, caches: &Caches, tenant: i64, generation: i
     Ok(passed(&bounds))
 }
 
-/// What a search answers before pricing: items, results, and the metadata.
-type Answer = (Vec<Value>, Results, Vec<Attribute>, Vec<Category>, CatalogSettings);
+/// What a search answers: items, results, and the metadata.
+type Answer = (Vec<Value>, Arc<Results>, Arc<Prepared>);
 
 /// A PostgreSQL-engine search answered wholly from the caches of `generation`, without a
 /// transaction; `None` when any part is missing.
@@ -112,8 +125,7 @@ fn from_cache(
     let Some(bounds) = caches.promo_bounds(tenant, generation) else { return Ok(None) };
     let viewer = viewer_key(buyer, locale, store, passed(&bounds));
     let Some(items) = caches.items(tenant, generation, &viewer, &results.ids) else { return Ok(None) };
-    let (attrs, cats, settings) = meta.as_ref().clone();
-    Ok(Some((items, results.as_ref().clone(), attrs, cats, settings)))
+    Ok(Some((items, results, meta)))
 }
 
 /// [`items_in`] through the cache of priced items (a page is served whole or computed whole).
@@ -208,55 +220,48 @@ pub async fn search(
     } else {
         None
     };
-    let (items, results, attrs, cats, settings) = if let Some(answer) = cached {
+    let (items, results, meta) = if let Some(answer) = cached {
         answer
     } else if pg {
         let (caches, tid) = (state.caches.clone(), t.tenant.id);
         with_tenant(&state.pool, &t.tenant.schema, move |c| {
-            let (attrs, cats, settings) = prepare_in(c, &caches, tid)?;
-            let mut q = Query::from_pairs(&pairs, &codes(&attrs))?;
-            resolve_category(&mut q, &cats)?;
+            let meta = prepare_in(c, &caches, tid)?;
+            let (attrs, cats, settings) = meta.as_ref();
+            let mut q = Query::from_pairs(&pairs, &codes(attrs))?;
+            resolve_category(&mut q, cats)?;
             // PostgreSQL's answer is a function of the catalog and the query: cached per
             // generation. (Meilisearch's index lags the commit, so its answers are not.)
             let generation = current_generations().map(|g| g.catalog);
             let key = format!("{q:?}");
             let results = match generation.and_then(|g| caches.results(tid, g, &key)) {
-                Some(r) => r.as_ref().clone(),
+                Some(r) => r,
                 None => {
-                    let r = crate::search::pg::search_in(c, &q)?;
+                    let r = Arc::new(crate::search::pg::search_in(c, &q)?);
                     if let Some(g) = generation {
-                        caches.put_results(tid, g, key, Arc::new(r.clone()));
+                        caches.put_results(tid, g, key, r.clone());
                     }
                     r
                 }
             };
             let items =
-                cached_items_in(c, &caches, tid, &results.ids, buyer.as_ref(), &locale, &settings, &cats, &store)?;
-            Ok((items, results, attrs, cats, settings))
+                cached_items_in(c, &caches, tid, &results.ids, buyer.as_ref(), &locale, settings, cats, &store)?;
+            Ok((items, results, meta.clone()))
         })
         .await?
     } else {
-        let (attrs, cats, settings) = prepare(state, t).await?;
-        let mut q = Query::from_pairs(&pairs, &codes(&attrs))?;
-        resolve_category(&mut q, &cats)?;
-        let results = state.search.search(&scope, &q).await?;
-        let (ids, s2, cats2) = (results.ids.clone(), settings.clone(), cats.clone());
+        let meta = prepare(state, t).await?;
+        let mut q = Query::from_pairs(&pairs, &codes(&meta.0))?;
+        resolve_category(&mut q, &meta.1)?;
+        let results = Arc::new(state.search.search(&scope, &q).await?);
+        let (ids, m2) = (results.ids.clone(), meta.clone());
         let (caches, tid) = (state.caches.clone(), t.tenant.id);
         let items = with_tenant(&state.pool, &t.tenant.schema, move |c| {
-            cached_items_in(c, &caches, tid, &ids, buyer.as_ref(), &locale, &s2, &cats2, &store)
+            cached_items_in(c, &caches, tid, &ids, buyer.as_ref(), &locale, &m2.2, &m2.1, &store)
         })
         .await?;
-        (items, results, attrs, cats, settings)
+        (items, results, meta)
     };
-    Ok(Page {
-        items,
-        total: results.total,
-        results,
-        categories: cats,
-        attributes: attrs,
-        settings,
-        took_ms: started.elapsed().as_millis(),
-    })
+    Ok(Page { items, total: results.total, results, meta, took_ms: started.elapsed().as_millis() })
 }
 
 /// One product as a buyer sees it, with `price_breakdown` for `qty`.

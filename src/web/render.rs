@@ -169,12 +169,17 @@ pub async fn store_page(req: &HttpRequest, title: &str, data: Value) -> AppResul
 
 /// Renders `template` with `ctx` as an HTML page.
 pub fn render(state: &AppState, template: &str, ctx: &Value) -> AppResult<HttpResponse> {
-    let mut ctx = ctx.clone();
+    render_owned(state, template, ctx.clone())
+}
+
+/// [`render`] for a context the caller no longer needs: handed to handlebars without a copy
+/// (`Handlebars::render` would serialise a borrowed context into a new value first).
+pub fn render_owned(state: &AppState, template: &str, mut ctx: Value) -> AppResult<HttpResponse> {
     localize_errors(state, &mut ctx);
-    let ctx = &ctx;
+    let ctx = handlebars::Context::from(ctx);
     let html = state
         .templates
-        .render(template, ctx)
+        .render_with_context(template, &ctx)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template {template}: {e}")))?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }

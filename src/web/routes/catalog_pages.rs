@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::pricing::load::Buyer;
 use crate::search::marketplace::urlencode;
 use crate::web::auth::generations;
-use crate::web::render::{locale, render, store_page, tr};
+use crate::web::render::{locale, render, render_owned, store_page, tr};
 use crate::web::roles::MaybeBuyer;
 use crate::web::routes::catalog_api::{pairs, SkuPath};
 use crate::web::tenant::TenantCtx;
@@ -61,7 +61,7 @@ async fn listing(
     };
     let base = t.link("");
     let current: Option<Category> = match (&code, &page) {
-        (Some(c), Some(pg)) => pg.categories.iter().find(|x| &x.code == c).cloned(),
+        (Some(c), Some(pg)) => pg.categories().iter().find(|x| &x.code == c).cloned(),
         _ => None,
     };
     let title = match &current {
@@ -71,7 +71,8 @@ async fn listing(
     let get = |k: &str| p.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let checked = |k: &str, v: &str| p.iter().any(|(key, val)| key == k && val == v);
     let data = match page {
-        Some(Page { items, total, results, categories, attributes: attr_defs, settings, took_ms }) => {
+        Some(Page { items, total, results, meta, took_ms }) => {
+            let (attr_defs, categories, settings) = meta.as_ref();
             let per_page: i64 = get("per_page").parse().unwrap_or(20);
             let page_no: i64 = get("page").parse().unwrap_or(1);
             let keep: Vec<(String, String)> =
@@ -103,15 +104,14 @@ async fn listing(
             let breadcrumbs: Vec<Value> = current
                 .as_ref()
                 .map(|c| {
-                    crate::catalog::categories::path(&categories, c.id)
+                    crate::catalog::categories::path(categories, c.id)
                         .iter()
                         .map(|x| json!({"name": x.name_in(&lang), "href": format!("{base}/catalog/{}", x.code)}))
                         .collect()
                 })
                 .unwrap_or_default();
             json!({
-                "items": items.iter().map(|i| {
-                    let mut i = i.clone();
+                "items": items.into_iter().map(|mut i| {
                     let sku = i["sku"].as_str().unwrap_or_default().to_owned();
                     i["href"] = json!(format!("{base}/products/{}", urlencode(&sku)));
                     i["stock_label"] = json!(tr(state, req, &format!("stock-{}", i["stock_status"].as_str().unwrap_or("out_of_stock"))));
@@ -132,7 +132,7 @@ async fn listing(
                 "availability": f.availability.iter().map(|v| json!({"value": v.value, "label": tr(state, req, &format!("stock-{}", v.value)), "count": v.count, "checked": checked("availability", &v.value)})).collect::<Vec<_>>(),
                 "categories": f.category.iter().map(|v| json!({"name": cat_name(&v.value), "count": v.count, "href": format!("{base}/catalog/{}?{}", v.value, qs(&keep))})).collect::<Vec<_>>(),
                 "attributes": attributes,
-                "subcategories": children(&categories, current.as_ref().map(|c| c.id), &lang, &base),
+                "subcategories": children(categories, current.as_ref().map(|c| c.id), &lang, &base),
                 "breadcrumbs": breadcrumbs,
                 "category": current.as_ref().map(|c| json!({"code": c.code, "name": c.name_in(&lang)})),
                 "prev": (page_no > 1).then(|| link(page_no - 1)),
@@ -148,7 +148,7 @@ async fn listing(
         }
     };
     let ctx = store_page(req, &title, data).await?;
-    render(state, "storefront/catalog", &ctx)
+    render_owned(state, "storefront/catalog", ctx)
 }
 
 async fn catalog(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: MaybeBuyer) -> AppResult<HttpResponse> {
