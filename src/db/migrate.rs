@@ -49,6 +49,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0006_product_order_indexes"),
     migration!("tenant", "0007_cache_generations"),
     migration!("tenant", "0008_ordering"),
+    migration!("tenant", "0009_reservations_waitlist"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -358,6 +358,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reservations (id) {
+        id -> Int8,
+        company_id -> Int8,
+        account_id -> Int8,
+        product_id -> Int8,
+        qty -> Numeric,
+        until -> Timestamptz,
+        status -> Text,
+        source -> Text,
+        order_id -> Nullable<Int8>,
+        reminded_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    reservation_allocations (reservation_id, warehouse_id) {
+        reservation_id -> Int8,
+        warehouse_id -> Int8,
+        qty -> Numeric,
+    }
+}
+
+diesel::table! {
+    waitlist (id) {
+        id -> Int8,
+        company_id -> Int8,
+        account_id -> Int8,
+        product_id -> Int8,
+        qty -> Nullable<Numeric>,
+        created_at -> Timestamptz,
+        notified_at -> Nullable<Timestamptz>,
+        reservation_id -> Nullable<Int8>,
+    }
+}
+
+diesel::joinable!(reservations -> products (product_id));
+diesel::joinable!(waitlist -> products (product_id));
 diesel::joinable!(cart_lines -> carts (cart_id));
 diesel::joinable!(cart_lines -> products (product_id));
 diesel::joinable!(order_lines -> orders (order_id));
@@ -388,7 +428,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_lines,
     order_allocations,
-    order_events
+    order_events,
+    reservations,
+    reservation_allocations,
+    waitlist
 );
 diesel::allow_tables_to_appear_in_same_query!(carts, companies);
 diesel::allow_tables_to_appear_in_same_query!(orders, companies);

@@ -195,6 +195,35 @@ pub fn members(conn: &mut PgConnection, company_id: i64) -> AppResult<Vec<Member
 }
 
 /// Changes a member's role or status; the last active admin cannot be demoted or disabled.
+/// The limit per order of a member (above it, orders wait for the company admin).
+pub fn order_limit(
+    conn: &mut PgConnection,
+    company_id: i64,
+    account_id: i64,
+) -> AppResult<Option<rust_decimal::Decimal>> {
+    Ok(company_members::table
+        .find((company_id, account_id))
+        .select(company_members::order_limit)
+        .first::<Option<rust_decimal::Decimal>>(conn)
+        .optional()?
+        .flatten())
+}
+
+pub fn set_order_limit(
+    conn: &mut PgConnection,
+    company_id: i64,
+    account_id: i64,
+    limit: Option<rust_decimal::Decimal>,
+) -> AppResult<()> {
+    let n = diesel::update(company_members::table.find((company_id, account_id)))
+        .set(company_members::order_limit.eq(limit))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::not_found("member"));
+    }
+    Ok(())
+}
+
 pub fn update_member(
     conn: &mut PgConnection,
     company_id: i64,

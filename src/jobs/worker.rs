@@ -6,6 +6,8 @@ use std::time::Duration;
 use crate::app::AppState;
 use crate::db::read_platform;
 use crate::error::AppResult;
+use crate::ordering::reservations::{self, EXPIRE_JOB, REMIND_JOB};
+use crate::ordering::waitlist::{self, ARRIVED_JOB};
 use crate::platform::tenants;
 use crate::search::{Scope, SearchEngine, INDEX_JOB};
 
@@ -18,6 +20,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
     // Index jobs of one tenant are merged into one engine call.
     let mut index: BTreeMap<i64, (Vec<i64>, Vec<Job>)> = BTreeMap::new();
     let mut failed: Vec<(Job, String)> = Vec::new();
+    let mut tenant_jobs: Vec<Job> = Vec::new();
     for job in claimed {
         match (job.kind.as_str(), job.tenant_id) {
             (INDEX_JOB, Some(t)) => {
@@ -31,6 +34,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
                 e.0.extend(ids);
                 e.1.push(job);
             }
+            (k, Some(_)) if TENANT_JOBS.contains(&k) => tenant_jobs.push(job),
             _ => {
                 let msg = format!("unknown job kind {}", job.kind);
                 failed.push((job, msg));
@@ -38,6 +42,15 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
         }
     }
     let mut done: Vec<i64> = Vec::new();
+    for job in tenant_jobs {
+        match run_tenant_job(state, &job).await {
+            Ok(()) => done.push(job.id),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                failed.push((job, msg));
+            }
+        }
+    }
     for (tenant_id, (mut ids, jobs)) in index {
         ids.sort_unstable();
         ids.dedup();
@@ -62,6 +75,26 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
     })
     .await?;
     Ok(n)
+}
+
+/// Jobs that run inside their tenant's transaction, one at a time.
+const TENANT_JOBS: &[&str] = &[REMIND_JOB, EXPIRE_JOB, ARRIVED_JOB];
+
+async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
+    let Some(tenant_id) = job.tenant_id else { return Ok(()) };
+    let Some(tenant) = read_platform(&state.pool, move |c| tenants::find_by_id(c, tenant_id)).await? else {
+        return Ok(());
+    };
+    let (kind, payload) = (job.kind.clone(), job.payload.clone());
+    let id = |k: &str| payload.get(k).and_then(|v| v.as_i64()).unwrap_or_default();
+    let (reservation, product) = (id("reservation_id"), id("product_id"));
+    crate::db::with_tenant(&state.pool, &tenant.schema, move |c| match kind.as_str() {
+        REMIND_JOB => reservations::remind(c, reservation),
+        EXPIRE_JOB => reservations::expire(c, reservation),
+        ARRIVED_JOB => waitlist::arrived(c, product).map(|_| ()),
+        _ => Ok(()),
+    })
+    .await
 }
 
 /// Runs until the process stops: drains ready jobs, then polls once a second.

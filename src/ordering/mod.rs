@@ -9,6 +9,8 @@ pub mod lines;
 pub mod notify;
 pub mod orders;
 pub mod quick;
+pub mod reservations;
+pub mod waitlist;
 
 use crate::identity::companies::Company;
 

@@ -9,7 +9,7 @@ use crate::db::schema_tenant::{company_members, notifications};
 use crate::error::AppResult;
 use crate::platform::mail::{self, OutgoingMail};
 
-fn tenant_id(conn: &mut PgConnection) -> AppResult<Option<i64>> {
+pub fn tenant_id(conn: &mut PgConnection) -> AppResult<Option<i64>> {
     use crate::db::schema_platform::tenants;
     let schema: String =
         diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('app.tenant_id')"))
@@ -27,8 +27,21 @@ pub fn tell(
     title: &str,
     text: &str,
 ) -> AppResult<()> {
+    tell_link(conn, to, company, kind, &format!("/orders/{number}"), title, text)
+}
+
+/// Tells `accounts` (cabinet and mail) something, with a link inside the store.
+pub fn tell_link(
+    conn: &mut PgConnection,
+    to: &[i64],
+    company: i64,
+    kind: &str,
+    link: &str,
+    title: &str,
+    text: &str,
+) -> AppResult<()> {
     let tenant = tenant_id(conn)?;
-    let link = format!("/orders/{number}");
+    let link = link.to_owned();
     for account in to {
         diesel::insert_into(notifications::table)
             .values((

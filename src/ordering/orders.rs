@@ -159,6 +159,19 @@ pub fn place(
         Some(s) => Some(crate::money::parse_amount(s).map_err(|e| AppError::field("expected_total", e))?),
         None => None,
     };
+    let checkout = Checkout {
+        kind,
+        payment,
+        method,
+        address,
+        date: delivery.date,
+        comment,
+        po,
+        expected,
+        key: key.map(str::to_owned),
+        hash,
+        cart: None,
+    };
 
     let cart = carts::find(conn, actor, req.cart_id)?;
     // The cart is locked until commit: a colleague's change waits for this order.
@@ -167,10 +180,60 @@ pub fn place(
         .select(crate::db::schema_tenant::carts::id)
         .for_update()
         .first::<i64>(conn)?;
-    let mut lines = carts::lines(conn, cart.id)?;
+    let lines = carts::lines(conn, cart.id)?;
     if lines.is_empty() {
         return Err(AppError::field("cart_id", "the cart is empty"));
     }
+    let checkout = Checkout { cart: Some(cart.clone()), ..checkout };
+    place_lines(conn, actor, settings, &checkout, lines, locale)
+}
+
+/// How an order is placed: what the checkout chose, and where its lines come from.
+pub struct Checkout {
+    pub kind: String,
+    pub payment: String,
+    pub method: String,
+    pub address: String,
+    pub date: Option<NaiveDate>,
+    pub comment: String,
+    pub po: String,
+    /// The total the buyer confirmed, if any.
+    pub expected: Option<Decimal>,
+    pub key: Option<String>,
+    pub hash: String,
+    /// The cart the lines came from (emptied with the order; shown again when prices changed).
+    pub cart: Option<carts::Cart>,
+}
+
+impl Checkout {
+    /// Pickup, by invoice, no key: an order placed from something other than a checkout.
+    pub fn plain(kind: &str) -> Checkout {
+        Checkout {
+            kind: kind.to_owned(),
+            payment: "invoice".into(),
+            method: "pickup".into(),
+            address: String::new(),
+            date: None,
+            comment: String::new(),
+            po: String::new(),
+            expected: None,
+            key: None,
+            hash: String::new(),
+            cart: None,
+        }
+    }
+}
+
+/// Places `lines` as an order for `actor` (the caller checked who may order).
+pub fn place_lines(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    settings: &CatalogSettings,
+    co: &Checkout,
+    mut lines: Vec<(crate::catalog::products::Product, Decimal)>,
+    locale: &str,
+) -> AppResult<Placed> {
+    let kind = co.kind.as_str();
     // Stock is taken in product order, so two orders never wait for each other in a cycle.
     lines.sort_by_key(|(p, _)| p.id);
     let mut bad = Vec::new();
@@ -211,10 +274,12 @@ pub fn place(
         totals.add(&m);
         priced.push((p, *qty, m, b));
     }
-    if let Some(expected) = expected {
+    if let Some(expected) = co.expected {
         if expected != totals.total {
             let mut details = Map::new();
-            details.insert("cart".into(), carts::view(conn, actor, &cart, settings, locale)?);
+            if let Some(cart) = &co.cart {
+                details.insert("cart".into(), carts::view(conn, actor, cart, settings, locale)?);
+            }
             details.insert("total".into(), json!(format(totals.total)));
             return Err(AppError::Detailed {
                 status: 409,
@@ -254,20 +319,20 @@ pub fn place(
     .bind::<Text, _>(&prefix)
     .bind::<BigInt, _>(actor.company.id)
     .bind::<BigInt, _>(actor.account_id)
-    .bind::<Text, _>(&kind)
+    .bind::<Text, _>(kind)
     .bind::<Text, _>(status)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(key)
-    .bind::<Text, _>(&hash)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(co.key.as_deref())
+    .bind::<Text, _>(&co.hash)
     .bind::<Text, _>(&settings.currency)
     .bind::<Text, _>(settings.vat_mode.as_str())
     .bind::<Numeric, _>(totals.total)
     .bind::<Numeric, _>(totals.vat_total)
-    .bind::<Text, _>(&payment)
-    .bind::<Text, _>(&method)
-    .bind::<Text, _>(&address)
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(delivery.date)
-    .bind::<Text, _>(&po)
-    .bind::<Text, _>(&comment)
+    .bind::<Text, _>(&co.payment)
+    .bind::<Text, _>(&co.method)
+    .bind::<Text, _>(&co.address)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(co.date)
+    .bind::<Text, _>(&co.po)
+    .bind::<Text, _>(&co.comment)
     .get_result(conn)?;
 
     if kind == "order" && status == "new" {
@@ -295,10 +360,10 @@ pub fn place(
         .collect();
     diesel::insert_into(order_lines::table).values(rows).execute(conn)?;
     event(conn, inserted.id, Some(actor.account_id), "buyer", None, Some(status), "")?;
-    diesel::delete(
-        crate::db::schema_tenant::cart_lines::table.filter(crate::db::schema_tenant::cart_lines::cart_id.eq(cart.id)),
-    )
-    .execute(conn)?;
+    if let Some(cart) = &co.cart {
+        use crate::db::schema_tenant::cart_lines as cl;
+        diesel::delete(cl::table.filter(cl::cart_id.eq(cart.id))).execute(conn)?;
+    }
     super::notify::order_placed(conn, actor, &inserted.number, status, &format(totals.total), &settings.currency)?;
     Ok(Placed { order: view(conn, inserted.id, locale)?, replayed: false })
 }

@@ -454,3 +454,188 @@ async fn who_may_order_unconfirmed_e_mail_and_unapproved_customers() {
     assert_eq!(r.status, 400, "unknown fields are refused: {}", r.body);
     assert_eq!(stock_of(&app, &t, "A-1").await, "5");
 }
+
+/// Runs the tenant's queued jobs now, whatever their time (as if the clock had moved on).
+async fn run_jobs_now(app: &TestApp, t: &TestTenant) -> usize {
+    let tid = t.tenant.id;
+    app.db(move |c| {
+        diesel::sql_query(format!("UPDATE public.jobs SET run_at = now() WHERE tenant_id = {tid}"))
+            .execute(c)
+            .expect("jobs")
+    })
+    .await;
+    tradeport::jobs::worker::run_once(&app.state, Some(tid)).await.expect("worker")
+}
+
+async fn mail_to(app: &TestApp, email: &str) -> Vec<String> {
+    let op = app.operator_token().await;
+    let mail = app.get(&format!("/api/v1/platform/mail?to={email}&per_page=100"), Some(&op)).await.json();
+    mail["items"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|x| x["subject"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn a_reservation_holds_stock_from_others_ends_on_time_or_becomes_an_order() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (b, _, email) = buyer(&app, &t, INNS[0]).await;
+    let (other, _, _) = buyer(&app, &t, INNS[1]).await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive().to_string();
+    let far = (chrono::Utc::now() + chrono::Duration::days(40)).date_naive().to_string();
+
+    let r = app.post_json(&api(&t, "/reservations"), &json!({"sku": "M-1", "qty": "60", "until": far}), Some(&b)).await;
+    assert_eq!(r.status, 422, "beyond the store's 14 days: {}", r.body);
+    let r = app
+        .post_json(&api(&t, "/reservations"), &json!({"sku": "M-1", "qty": "101", "until": tomorrow}), Some(&b))
+        .await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "insufficient_stock".to_owned()), "{}", r.body);
+    let r = app
+        .post_json(&api(&t, "/reservations"), &json!({"sku": "M-1", "qty": "60", "until": tomorrow}), Some(&b))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let first = r.json()["id"].as_i64().expect("id");
+    assert_eq!(stock_of(&app, &t, "M-1").await, "40", "held stock is not sellable");
+
+    // Another buyer cannot take the held units.
+    let cart = new_cart(&app, &t, &other, "o").await;
+    add(&app, &t, &other, cart, "M-1", json!(41)).await;
+    let r = order(&app, &t, &other, &json!({"cart_id": cart}), Some("o1")).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json()["error"]["lines"][0]["available"].as_str()),
+        (409, Some("40")),
+        "{}",
+        r.body
+    );
+
+    // The day before, the buyer is reminded; at the end, the stock comes back.
+    run_jobs_now(&app, &t).await;
+    let l = app.get(&api(&t, "/reservations"), Some(&b)).await.json();
+    assert_eq!(l["items"][0]["status"], "active", "not over yet: the expiry job waits for its time: {l}");
+    let schema = t.tenant.schema.clone();
+    app.db(move |c| {
+        tradeport::db::in_tenant(c, &schema, |c| {
+            Ok(diesel::sql_query(format!(
+                "UPDATE reservations SET until = now() - interval '1 minute' WHERE id = {first}"
+            ))
+            .execute(c)?)
+        })
+        .expect("past")
+    })
+    .await;
+    run_jobs_now(&app, &t).await;
+    let l = app.get(&api(&t, "/reservations"), Some(&b)).await.json();
+    assert_eq!(l["items"][0]["status"], "expired", "{l}");
+    assert_eq!(stock_of(&app, &t, "M-1").await, "100");
+    let subjects = mail_to(&app, &email).await;
+    assert!(subjects.iter().any(|s| s.contains("ends") || s.contains("заканчивается")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("has ended")), "{subjects:?}");
+
+    // A second reservation becomes an order: the stock moves from held to sold.
+    let r = app
+        .post_json(&api(&t, "/reservations"), &json!({"sku": "M-1", "qty": "10", "until": tomorrow}), Some(&b))
+        .await;
+    let second = r.json()["id"].as_i64().expect("id");
+    let r = app.post_json(&api(&t, &format!("/reservations/{second}/order")), &json!({}), Some(&b)).await;
+    assert_eq!((r.status.as_u16(), r.json()["lines"][0]["qty"].as_str()), (201, Some("10")), "{}", r.body);
+    assert_eq!(stock_of(&app, &t, "M-1").await, "90");
+    let r = app.post_json(&api(&t, &format!("/reservations/{second}/order")), &json!({}), Some(&b)).await;
+    assert_eq!(r.status, 409, "a converted reservation cannot be ordered twice");
+    assert_eq!(
+        app.json_request(Method::DELETE, &api(&t, &format!("/reservations/{second}")), &json!({}), Some(&other))
+            .await
+            .status,
+        404
+    );
+}
+
+#[actix_web::test]
+async fn waiting_buyers_are_told_once_and_the_first_gets_the_stock_held() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    product(&app, &t, &s, json!({"sku": "OOS-1", "name": "Нет в наличии", "price": "10.00", "stock": 0})).await;
+    let (first, _, first_email) = buyer(&app, &t, INNS[0]).await;
+    let (second, _, second_email) = buyer(&app, &t, INNS[1]).await;
+    let r = app.post_json(&api(&t, "/waitlist"), &json!({"sku": "OOS-1", "qty": 3}), Some(&first)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(app.post_json(&api(&t, "/waitlist"), &json!({"sku": "OOS-1"}), Some(&first)).await.status, 409);
+    assert_eq!(
+        app.post_json(&api(&t, "/waitlist"), &json!({"sku": "M-1"}), Some(&first)).await.error_code(),
+        "in_stock"
+    );
+    assert_eq!(app.post_json(&api(&t, "/waitlist"), &json!({"sku": "OOS-1"}), Some(&second)).await.status, 201);
+
+    // Three arrive: the first subscriber gets them held for a day, the second is told only.
+    let r = app
+        .json_request(
+            Method::PUT,
+            &api(&t, "/admin/products/OOS-1/stock"),
+            &json!([{"warehouse": "main", "quantity": "3"}]),
+            Some(&s),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert!(run_jobs_now(&app, &t).await >= 1);
+    let res = app.get(&api(&t, "/reservations"), Some(&first)).await.json();
+    assert_eq!(
+        (res["items"][0]["qty"].as_str(), res["items"][0]["source"].as_str()),
+        (Some("3"), Some("waitlist")),
+        "{res}"
+    );
+    assert_eq!(app.get(&api(&t, "/reservations"), Some(&second)).await.json()["total"], 0);
+    assert_eq!(stock_of(&app, &t, "OOS-1").await, "0");
+    run_jobs_now(&app, &t).await;
+    let told = |subjects: Vec<String>| subjects.iter().filter(|s| s.contains("OOS-1")).count();
+    assert_eq!(told(mail_to(&app, &first_email).await), 1, "told once");
+    assert_eq!(told(mail_to(&app, &second_email).await), 1, "told once");
+    let w = app.get(&api(&t, "/waitlist"), Some(&second)).await.json();
+    assert!(w["items"][0]["notified_at"].is_string(), "{w}");
+}
+
+#[actix_web::test]
+async fn orders_above_a_buyers_limit_wait_for_the_company_admin() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (admin, company, _) = buyer(&app, &t, INNS[0]).await;
+    let (mate_email, mate) = app.user_token().await;
+    let mate_id = account_id(&app, &mate_email).await;
+    let schema = t.tenant.schema.clone();
+    app.db(move |c| {
+        tradeport::db::in_tenant(c, &schema, |c| {
+            tradeport::identity::companies::add_member(c, company, mate_id, "buyer")
+        })
+        .expect("member")
+    })
+    .await;
+    let r = app
+        .patch_json(&api(&t, &format!("/account/users/{mate_id}")), &json!({"order_limit": "300"}), Some(&admin))
+        .await;
+    assert_eq!((r.status.as_u16(), r.json()["order_limit"].as_str()), (200, Some("300.00")), "{}", r.body);
+    assert_eq!(
+        app.patch_json(&api(&t, &format!("/account/users/{mate_id}")), &json!({"order_limit": "-1"}), Some(&admin))
+            .await
+            .status,
+        422
+    );
+
+    let cart = new_cart(&app, &t, &mate, "big").await;
+    add(&app, &t, &mate, cart, "PCS-1", json!(4)).await;
+    let r = order(&app, &t, &mate, &json!({"cart_id": cart}), Some("big-1")).await;
+    assert_eq!(r.json()["status"], "awaiting_approval", "{}", r.body);
+    let n = r.json()["number"].as_str().expect("number").to_owned();
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "10", "no stock taken before approval");
+    assert_eq!(app.post_json(&api(&t, &format!("/orders/{n}/approve")), &json!({}), Some(&mate)).await.status, 403);
+    let r = app.post_json(&api(&t, &format!("/orders/{n}/approve")), &json!({}), Some(&admin)).await;
+    assert_eq!((r.status.as_u16(), r.json()["status"].as_str()), (200, Some("new")), "{}", r.body);
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "6");
+
+    add(&app, &t, &mate, cart, "PCS-1", json!(4)).await;
+    let n2 = order(&app, &t, &mate, &json!({"cart_id": cart}), Some("big-2")).await.json()["number"]
+        .as_str()
+        .expect("n")
+        .to_owned();
+    let r = app.post_json(&api(&t, &format!("/orders/{n2}/decline")), &json!({}), Some(&admin)).await;
+    assert_eq!(r.json()["status"], "cancelled", "{}", r.body);
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "6");
+}

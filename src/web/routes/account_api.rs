@@ -193,6 +193,9 @@ async fn invite_user(state: web::Data<AppState>, b: BuyerCtx, body: web::Json<In
 pub struct MemberPatch {
     pub role: Option<String>,
     pub status: Option<String>,
+    /// The most this person may order at once without the admin's approval; "" removes it.
+    #[serde(default)]
+    pub order_limit: Option<String>,
 }
 
 async fn update_user(
@@ -203,8 +206,21 @@ async fn update_user(
 ) -> AppResult<HttpResponse> {
     b.require(&["admin"])?;
     let (company_id, account_id, body) = (b.company.id, path.account_id, body.into_inner());
+    let limit = match body.order_limit.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(s) => {
+            Some(Some(crate::money::parse_amount(s).map_err(|e| crate::error::AppError::field("order_limit", e))?))
+        }
+    };
     let m = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
-        companies::update_member(c, company_id, account_id, body.role.as_deref(), body.status.as_deref())
+        let m = companies::update_member(c, company_id, account_id, body.role.as_deref(), body.status.as_deref())?;
+        if let Some(limit) = limit {
+            companies::set_order_limit(c, company_id, account_id, limit)?;
+        }
+        let mut v = serde_json::to_value(&m).map_err(|e| crate::error::AppError::Internal(e.into()))?;
+        v["order_limit"] = json!(companies::order_limit(c, company_id, account_id)?.map(crate::money::format));
+        Ok(v)
     })
     .await?;
     Ok(HttpResponse::Ok().json(m))
