@@ -83,6 +83,11 @@ async fn listing(
                 format!("{}?{}", req.path(), qs(&q))
             };
             let f = &results.facets;
+            // A page has a handful of distinct stock and unit labels: each translated once.
+            let labels = std::cell::RefCell::new(std::collections::HashMap::<String, String>::new());
+            let label = |key: &str| -> String {
+                labels.borrow_mut().entry(key.to_owned()).or_insert_with(|| state.i18n.tr(&lang, key, None)).clone()
+            };
             let sorts: Vec<Value> = ["relevance", "price_asc", "price_desc", "name", "newest"]
                 .iter()
                 .map(|s| json!({"value": s, "label": tr(state, req, &format!("sort-{s}")), "selected": get("sort") == *s}))
@@ -114,8 +119,8 @@ async fn listing(
                 "items": items.into_iter().map(|mut i| {
                     let sku = i["sku"].as_str().unwrap_or_default().to_owned();
                     i["href"] = json!(format!("{base}/products/{}", urlencode(&sku)));
-                    i["stock_label"] = json!(tr(state, req, &format!("stock-{}", i["stock_status"].as_str().unwrap_or("out_of_stock"))));
-                    i["unit_label"] = json!(tr(state, req, &format!("unit-{}", i["unit"].as_str().unwrap_or("pcs"))));
+                    i["stock_label"] = json!(label(&format!("stock-{}", i["stock_status"].as_str().unwrap_or("out_of_stock"))));
+                    i["unit_label"] = json!(label(&format!("unit-{}", i["unit"].as_str().unwrap_or("pcs"))));
                     i
                 }).collect::<Vec<_>>(),
                 "total": total,
