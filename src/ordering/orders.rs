@@ -27,11 +27,15 @@ pub const DELIVERY_METHODS: &[&str] = &["pickup", "delivery"];
 /// The tenant setting holding the order number prefix.
 pub const ORDER_PREFIX: &str = "order_prefix";
 
-/// `POST /api/v1/orders` as CONTRACT.md has it, plus the checkout's fields.
+/// `POST /api/v1/orders` as CONTRACT.md has it, plus the checkout's fields. Instead of a
+/// cart, an integration (an ERP placing orders for the buyer) may send the `lines` directly.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceRequest {
-    pub cart_id: i64,
+    #[serde(default)]
+    pub cart_id: Option<i64>,
+    #[serde(default)]
+    pub lines: Option<Vec<LineIn>>,
     #[serde(default)]
     pub kind: Option<String>,
     #[serde(default)]
@@ -47,6 +51,17 @@ pub struct PlaceRequest {
     #[serde(default)]
     pub expected_total: Option<String>,
 }
+
+/// One line sent without a cart: a SKU and a quantity (a decimal string or a number).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineIn {
+    pub sku: String,
+    pub qty: serde_json::Value,
+}
+
+/// At most this many lines in an order sent without a cart.
+pub const MAX_DIRECT_LINES: usize = 1_000;
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -173,19 +188,68 @@ pub fn place(
         cart: None,
     };
 
-    let cart = carts::find(conn, actor, req.cart_id)?;
-    // The cart is locked until commit: a colleague's change waits for this order.
-    crate::db::schema_tenant::carts::table
-        .find(cart.id)
-        .select(crate::db::schema_tenant::carts::id)
-        .for_update()
-        .first::<i64>(conn)?;
-    let lines = carts::lines(conn, cart.id)?;
-    if lines.is_empty() {
-        return Err(AppError::field("cart_id", "the cart is empty"));
+    match (req.cart_id, &req.lines) {
+        (Some(id), None) => {
+            let cart = carts::find(conn, actor, id)?;
+            // The cart is locked until commit: a colleague's change waits for this order.
+            crate::db::schema_tenant::carts::table
+                .find(cart.id)
+                .select(crate::db::schema_tenant::carts::id)
+                .for_update()
+                .first::<i64>(conn)?;
+            let lines = carts::lines(conn, cart.id)?;
+            if lines.is_empty() {
+                return Err(AppError::field("cart_id", "the cart is empty"));
+            }
+            let checkout = Checkout { cart: Some(cart.clone()), ..checkout };
+            place_lines(conn, actor, settings, &checkout, lines, locale)
+        }
+        (None, Some(sent)) => {
+            let lines = direct_lines(conn, sent)?;
+            place_lines(conn, actor, settings, &checkout, lines, locale)
+        }
+        _ => Err(AppError::field("cart_id", "send either cart_id or lines")),
     }
-    let checkout = Checkout { cart: Some(cart.clone()), ..checkout };
-    place_lines(conn, actor, settings, &checkout, lines, locale)
+}
+
+/// The products and quantities of lines sent without a cart; every bad line is reported.
+fn direct_lines(
+    conn: &mut PgConnection,
+    sent: &[LineIn],
+) -> AppResult<Vec<(crate::catalog::products::Product, Decimal)>> {
+    if sent.is_empty() || sent.len() > MAX_DIRECT_LINES {
+        return Err(AppError::field("lines", format!("send 1 to {MAX_DIRECT_LINES} lines")));
+    }
+    let mut errors = crate::error::FieldErrors::new();
+    let mut out: Vec<(crate::catalog::products::Product, Decimal)> = Vec::with_capacity(sent.len());
+    for (i, l) in sent.iter().enumerate() {
+        let qty = match &l.qty {
+            Value::String(s) => crate::money::parse_qty(s),
+            Value::Number(n) if !n.to_string().starts_with('-') => crate::money::parse_qty(&n.to_string()),
+            _ => Err("must be a number like 10 or 2.5".to_owned()),
+        };
+        let qty = match qty {
+            Ok(q) => q,
+            Err(e) => {
+                errors.insert(format!("lines[{i}].qty"), e);
+                continue;
+            }
+        };
+        match crate::catalog::products::find_by_sku(conn, l.sku.trim())? {
+            Some(p) if out.iter().any(|(o, _)| o.id == p.id) => {
+                errors.insert(format!("lines[{i}].sku"), "is in the order twice".into());
+            }
+            Some(p) => out.push((p, qty)),
+            None => {
+                errors.insert(format!("lines[{i}].sku"), format!("no product with SKU {:?} is sold here", l.sku));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 /// How an order is placed: what the checkout chose, and where its lines come from.

@@ -639,3 +639,21 @@ async fn orders_above_a_buyers_limit_wait_for_the_company_admin() {
     assert_eq!(r.json()["status"], "cancelled", "{}", r.body);
     assert_eq!(stock_of(&app, &t, "PCS-1").await, "6");
 }
+
+#[actix_web::test]
+async fn an_integration_places_an_order_from_lines_without_a_cart() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let body = json!({"lines": [{"sku": "PCS-1", "qty": 2}, {"sku": "m-1", "qty": "1.5"}], "po_number": "ERP-1"});
+    let r = order(&app, &t, &b, &body, Some("erp-1")).await;
+    assert_eq!((r.status.as_u16(), r.json()["total"].as_str()), (201, Some("218.75")), "{}", r.body);
+    let bad = json!({"lines": [{"sku": "PCS-1", "qty": -2}, {"sku": "NOPE", "qty": 1}, {"sku": "PCS-1", "qty": 2}]});
+    let r = order(&app, &t, &b, &bad, Some("erp-2")).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let fields = r.json()["error"]["fields"].clone();
+    assert!(fields["lines[0].qty"].is_string() && fields["lines[1].sku"].is_string(), "{fields}");
+    let both = json!({"cart_id": 1, "lines": [{"sku": "PCS-1", "qty": 2}]});
+    assert_eq!(order(&app, &t, &b, &both, Some("erp-3")).await.status, 422);
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "8");
+}
