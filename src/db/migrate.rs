@@ -50,6 +50,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0007_cache_generations"),
     migration!("tenant", "0008_ordering"),
     migration!("tenant", "0009_reservations_waitlist"),
+    migration!("tenant", "0010_function_paths"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -18,6 +18,7 @@ mod isolation;
 mod matrix;
 mod migrate;
 mod onboarding;
+mod order_pages;
 mod ordering;
 mod pages;
 mod platform_api;

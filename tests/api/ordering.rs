@@ -657,3 +657,20 @@ async fn an_integration_places_an_order_from_lines_without_a_cart() {
     assert_eq!(order(&app, &t, &b, &both, Some("erp-3")).await.status, 422);
     assert_eq!(stock_of(&app, &t, "PCS-1").await, "8");
 }
+
+#[actix_web::test]
+async fn stock_changed_from_psql_outside_the_tenant_door_still_updates_availability() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let schema = t.tenant.schema.as_str().to_owned();
+    // A maintenance session: the default search_path, schema-qualified names only.
+    let r = app
+        .db(move |c| {
+            diesel::sql_query(format!("UPDATE \"{schema}\".stock SET quantity = 7"))
+                .execute(c)
+                .map_err(|e| e.to_string())
+        })
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "7");
+}

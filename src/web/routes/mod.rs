@@ -6,6 +6,7 @@ pub mod admin_api;
 pub mod admin_catalog_api;
 pub mod admin_catalog_pages;
 pub mod admin_order_api;
+pub mod admin_order_pages;
 pub mod admin_pages;
 pub mod admin_pricing_api;
 pub mod admin_pricing_pages;
@@ -16,6 +17,7 @@ pub mod catalog_pages;
 pub mod landing;
 pub mod openapi;
 pub mod order_api;
+pub mod order_pages;
 pub mod platform_api;
 pub mod platform_pages;
 pub mod store_pages;
@@ -42,7 +44,9 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(account_pages::configure)
         .configure(admin_pages::configure)
         .configure(admin_catalog_pages::configure)
-        .configure(admin_pricing_pages::configure);
+        .configure(admin_pricing_pages::configure)
+        .configure(order_pages::configure)
+        .configure(admin_order_pages::configure);
 }
 
 /// Routes of the platform host.
