@@ -290,8 +290,10 @@ pub fn view(
             .and_then(|_| check_qty(p, *qty))
             .err()
             .or_else(|| {
-                (a.available && p.stock_available < *qty).then(|| {
-                    ("short", format!("only {} {} in stock", format_qty(p.stock_available.max(Decimal::ZERO)), p.unit))
+                // The quantity is named only where the store shows exact stock.
+                (a.available && p.stock_available < *qty).then(|| match a.quantity {
+                    Some(q) => ("short", format!("only {} {} in stock", format_qty(q), p.unit)),
+                    None => ("short", "not enough in stock for this quantity".to_owned()),
                 })
             })
             .or_else(|| (!a.available && p.status == "active").then(|| ("out_of_stock", "out of stock".to_owned())));

@@ -172,14 +172,19 @@ pub fn all(
 
 /// A new cart with the order's lines at today's prices; the lines that cannot be ordered
 /// any more are answered with their reason.
-pub fn repeat(conn: &mut PgConnection, actor: &Actor, number: &str) -> AppResult<(i64, Vec<Value>)> {
+pub fn repeat(conn: &mut PgConnection, actor: &Actor, number: &str, locale: &str) -> AppResult<(i64, Vec<Value>)> {
     let o = super::orders::find_for(conn, actor.company.id, number)?;
     let lines: Vec<(i64, String, rust_decimal::Decimal)> = order_lines::table
         .filter(order_lines::order_id.eq(o.id))
         .order(order_lines::line_no)
         .select((order_lines::product_id, order_lines::sku, order_lines::qty))
         .load(conn)?;
-    let cart = carts::create(conn, actor, &format!("{} {}", "Повтор / Repeat", o.number))?;
+    let name = if locale == "ru" {
+        format!("Повтор заказа {}", o.number)
+    } else {
+        format!("Repeat of order {}", o.number)
+    };
+    let cart = carts::create(conn, actor, &name)?;
     let mut skipped = Vec::new();
     for (pid, sku, qty) in lines {
         let p = crate::catalog::products::by_ids(conn, &[pid])?.pop();

@@ -148,7 +148,10 @@ pub fn staff_update(conn: &mut PgConnection, staff: i64, number: &str, patch: &S
         }
         diesel::update(orders::table.find(o.id)).set(orders::internal_note.eq(note)).execute(conn)?;
     }
-    if let Some(m) = patch.manager_account_id {
+    if patch.manager_account_id == Some(0) {
+        // 0: no manager.
+        diesel::update(orders::table.find(o.id)).set(orders::manager_account_id.eq(None::<i64>)).execute(conn)?;
+    } else if let Some(m) = patch.manager_account_id {
         let is_staff: bool = diesel::select(diesel::dsl::exists(
             crate::db::schema_tenant::staff::table
                 .filter(crate::db::schema_tenant::staff::account_id.eq(m))
@@ -160,7 +163,7 @@ pub fn staff_update(conn: &mut PgConnection, staff: i64, number: &str, patch: &S
         }
         diesel::update(orders::table.find(o.id)).set(orders::manager_account_id.eq(m)).execute(conn)?;
     }
-    if let Some(d) = patch.expected_date {
+    if let Some(d) = patch.expected_date.filter(|d| o.expected_date != Some(*d)) {
         if o.kind != "preorder" {
             return Err(AppError::field("expected_date", "only pre-orders have an expected date"));
         }

@@ -146,6 +146,8 @@ async fn listing(
                 "pages": ((total + per_page - 1) / per_page).max(1),
                 "action": req.path(),
                 "error": Value::Null,
+                // A buyer of an active company (not staff, not a company still waiting).
+                "can_order": b.0.as_ref().is_some_and(|x| ["admin", "buyer"].contains(&x.role.as_str())),
             })
         }
         None => {

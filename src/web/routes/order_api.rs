@@ -315,11 +315,29 @@ async fn place(
         b.tenant.require(Feature::Preorders).map_err(|_| AppError::field("kind", "this store takes no pre-orders"))?;
     }
     let lang = locale(&req, Some(&b.tenant));
+    let p = place_with_retries(&state, &b, &lang, body, key).await?;
+    let mut resp = HttpResponse::Created();
+    if p.replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(resp.json(p.order))
+}
+
+/// Places an order as the API and the checkout page do: the e-mail confirmation the store
+/// may require, then `orders::place`, tried again (whole) on a serialization failure or a
+/// deadlock, at most [`PLACE_ATTEMPTS`] times.
+pub async fn place_with_retries(
+    state: &AppState,
+    b: &BuyerCtx,
+    lang: &str,
+    body: PlaceRequest,
+    key: Option<String>,
+) -> AppResult<orders::Placed> {
     let confirmed = b.user.account.email_confirmed_at.is_some();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (a, body, key, lang) = (actor(&b), body.clone(), key.clone(), lang.clone());
+        let (a, body, key, lang) = (actor(b), body.clone(), key.clone(), lang.to_owned());
         let result = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
             if !confirmed && tenant_settings::get_bool(c, tenant_settings::REQUIRE_EMAIL_CONFIRMATION, true)? {
                 return Err(AppError::Detailed {
@@ -334,13 +352,7 @@ async fn place(
         })
         .await;
         match result {
-            Ok(p) => {
-                let mut resp = HttpResponse::Created();
-                if p.replayed {
-                    resp.insert_header(("Idempotent-Replayed", "true"));
-                }
-                return Ok(resp.json(p.order));
-            }
+            Ok(p) => return Ok(p),
             Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < PLACE_ATTEMPTS => continue,
             Err(AppError::Conflict { code: "concurrent_update", .. }) => {
                 return Err(AppError::Unavailable("the store is very busy: please place the order again".into()))
@@ -398,7 +410,7 @@ async fn repeat(
 ) -> AppResult<HttpResponse> {
     let (a, lang, number) = (actor(&b), locale(&req, Some(&b.tenant)), path.into_inner().number);
     let v = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
-        let (cart, skipped) = crate::ordering::history::repeat(c, &a, &number)?;
+        let (cart, skipped) = crate::ordering::history::repeat(c, &a, &number, &lang)?;
         Ok(json!({"cart": cart_json(c, &a, cart, &lang)?, "skipped": skipped}))
     })
     .await?;

@@ -16,7 +16,7 @@ use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::identity::companies;
 use crate::ordering::carts;
-use crate::ordering::orders::{self, Delivery, PlaceRequest};
+use crate::ordering::orders::{Delivery, PlaceRequest};
 use crate::platform::features::Feature;
 use crate::platform::tenant_settings;
 use crate::web::auth::MaybeUser;
@@ -27,7 +27,6 @@ use crate::web::routes::see_other;
 use crate::web::tenant::TenantCtx;
 
 /// How many times a placement is tried after a serialization failure (as the API does).
-const PLACE_ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(super) struct CheckoutForm {
@@ -204,7 +203,7 @@ pub(super) async fn place(
     form_page(&state, &req, &b, id, &f, out).await
 }
 
-/// Places the order (the checks the API makes first, then `orders::place`); answers its number.
+/// Places the order as the API does; answers its number.
 async fn place_with_retries(
     state: &AppState,
     b: &BuyerCtx,
@@ -212,30 +211,8 @@ async fn place_with_retries(
     body: PlaceRequest,
     key: Option<String>,
 ) -> AppResult<String> {
-    let confirmed = b.user.account.email_confirmed_at.is_some();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (a, body, key, lang) = (actor(b), body.clone(), key.clone(), lang.to_owned());
-        let r = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
-            if !confirmed && tenant_settings::get_bool(c, tenant_settings::REQUIRE_EMAIL_CONFIRMATION, true)? {
-                return Err(AppError::Detailed {
-                    status: 403,
-                    code: "email_not_confirmed",
-                    message: "confirm your e-mail address first: follow the link we sent you".into(),
-                    details: serde_json::Map::new(),
-                });
-            }
-            let settings = catalog_settings::load(c)?;
-            orders::place(c, &a, &settings, &body, key.as_deref(), &lang)
-        })
-        .await;
-        match r {
-            Ok(p) => return Ok(p.order["number"].as_str().unwrap_or_default().to_owned()),
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < PLACE_ATTEMPTS => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    let p = crate::web::routes::order_api::place_with_retries(state, b, lang, body, key).await?;
+    Ok(p.order["number"].as_str().unwrap_or_default().to_owned())
 }
 
 /// A refused placement as the checkout page shows it; other errors go up.

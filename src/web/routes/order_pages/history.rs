@@ -316,8 +316,8 @@ pub(super) async fn repeat(
 ) -> AppResult<HttpResponse> {
     let b = buyer_or_return!(req, t, user, "/orders");
     let (a, number) = (actor(&b), path.into_inner().number);
-    let n = number.clone();
-    let r = with_tenant(&state.pool, &t.tenant.schema, move |c| history::repeat(c, &a, &n)).await;
+    let (n, lang) = (number.clone(), crate::web::render::locale(&req, Some(&t)));
+    let r = with_tenant(&state.pool, &t.tenant.schema, move |c| history::repeat(c, &a, &n, &lang)).await;
     match r {
         Ok((cart, skipped)) => {
             let skipped: Vec<Value> = skipped.into_iter().take(30).collect();
