@@ -9,7 +9,8 @@
 //! What is kept: per tenant, the catalog's metadata (filterable attributes, categories,
 //! settings), PostgreSQL search results (ids, totals, facets) per query, and list items
 //! priced per viewer (company, its price terms, language, date); per tenant and account,
-//! the memberships and the staff role. Entries are keyed by tenant id and viewer, so one
+//! the memberships and the staff role; and rendered catalog page bodies per viewer and
+//! address (with the CSRF token left as a placeholder). Entries are keyed by tenant id and viewer, so one
 //! tenant's or buyer's entry can never answer another's request (SECURITY.md T5).
 //! `server.cache = false` turns all of it off (benchmarks measure both).
 
@@ -33,6 +34,8 @@ pub type Meta = (Vec<Attribute>, Vec<Category>, CatalogSettings);
 const MAX_RESULTS: usize = 2_000;
 const MAX_ITEMS: usize = 50_000;
 const MAX_ACCOUNTS: usize = 100_000;
+/// Rendered page parts are about 40 KB: at most 12 MB per tenant.
+const MAX_FRAGMENTS: usize = 300;
 
 #[derive(Default)]
 struct Catalog {
@@ -42,6 +45,8 @@ struct Catalog {
     promo_bounds: Option<Arc<Vec<i64>>>,
     results: HashMap<String, Arc<Results>>,
     items: HashMap<(Arc<str>, i64), Value>,
+    /// Rendered HTML of pages built from the catalog, per viewer and address.
+    fragments: HashMap<String, Arc<str>>,
 }
 
 #[derive(Default, Clone)]
@@ -110,6 +115,19 @@ impl Caches {
                 c.results.clear();
             }
             c.results.insert(key, results);
+        });
+    }
+
+    pub fn fragment(&self, tenant: i64, generation: i64, key: &str) -> Option<Arc<str>> {
+        self.catalog(tenant, generation, |c| c.fragments.get(key).cloned()).flatten()
+    }
+
+    pub fn put_fragment(&self, tenant: i64, generation: i64, key: String, html: Arc<str>) {
+        self.catalog(tenant, generation, |c| {
+            if c.fragments.len() >= MAX_FRAGMENTS {
+                c.fragments.clear();
+            }
+            c.fragments.insert(key, html);
         });
     }
 

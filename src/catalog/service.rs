@@ -104,6 +104,26 @@ fn promo_epoch(c: &mut PgConnection, caches: &Caches, tenant: i64, generation: i
     Ok(passed(&bounds))
 }
 
+/// For pages built from a search: the catalog generation and the viewer key their rendered
+/// parts may be cached under (PostgreSQL engine, caches on, promotion times known).
+pub async fn page_key(
+    state: &AppState,
+    t: &TenantCtx,
+    buyer: Option<&Buyer>,
+    locale: &str,
+    known: Option<crate::db::Generations>,
+) -> AppResult<Option<(i64, Arc<str>)>> {
+    if !state.caches.enabled() || !matches!(state.search, crate::search::Engine::Pg(_)) {
+        return Ok(None);
+    }
+    let generation = match known {
+        Some(g) => g.catalog,
+        None => crate::db::read_generations(&state.pool, &t.tenant.schema).await?.catalog,
+    };
+    let Some(bounds) = state.caches.promo_bounds(t.tenant.id, generation) else { return Ok(None) };
+    Ok(Some((generation, viewer_key(buyer, locale, &t.link(""), passed(&bounds)))))
+}
+
 /// What a search answers: items, results, and the metadata.
 type Answer = (Vec<Value>, Arc<Results>, Arc<Prepared>);
 

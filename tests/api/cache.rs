@@ -155,3 +155,33 @@ async fn without_caches_the_answers_are_the_same() {
     assert_eq!(first(&list(&app, &t, Some(&dealer)).await, "price"), "800.00");
     assert!(!app.state.caches.enabled());
 }
+
+fn form_tokens(html: &str) -> Vec<String> {
+    html.split("name=\"csrf_token\" value=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_owned).collect()
+}
+
+#[actix_web::test]
+async fn cached_catalog_pages_keep_each_viewers_prices_and_each_sessions_csrf_token() {
+    let app = TestApp::spawn().await;
+    let t = app.new_tenant().await;
+    let (_, dealer, _) = store(&app, &t).await;
+    let page = format!("/s/{}/catalog/profiles", t.slug);
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let r = app.get(&page, Some(&dealer)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("850.00"), "the dealer's price");
+        let cookie = r.cookie("tp_csrf").expect("a fresh session gets a CSRF cookie");
+        let in_forms = form_tokens(&r.body);
+        assert!(!in_forms.is_empty() && in_forms.iter().all(|x| *x == cookie), "forms carry this session's token");
+        assert!(!r.body.contains("TPCSRFPLACEHOLDER"), "the placeholder never reaches a page");
+        tokens.push(cookie);
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 3, "three sessions, three tokens, one cached page");
+    let guest = app.get(&page, None).await;
+    assert!(guest.body.contains("1000.00") && !guest.body.contains("850.00"), "a guest never gets the dealer's page");
+    sql(&app, &t, "UPDATE product_prices SET price = 800 WHERE price_type = 'dealer'").await;
+    let r = app.get(&page, Some(&dealer)).await;
+    assert!(r.body.contains("800.00") && !r.body.contains("850.00"), "a new price list shows at once");
+}

@@ -51,6 +51,27 @@ async fn listing(
     if let Some(c) = &code {
         p.push(("category".into(), c.clone()));
     }
+    // A buyer of an active company (not staff, not a company still waiting).
+    let can_order = b.0.as_ref().is_some_and(|x| ["admin", "buyer"].contains(&x.role.as_str()));
+    let signed_in = crate::web::auth::cached_user(req).is_some();
+    // The page below the header is a function of the catalog generation, the viewer and the
+    // address: rendered once, then served from memory with this session's CSRF token.
+    let fragment_key = service::page_key(state, t, buyer_of(b).as_ref(), &lang, generations(req))
+        .await?
+        .map(|(g, viewer)| (g, format!("{viewer}|{}|{can_order}|{signed_in}", req.uri())));
+    if let Some((g, key)) = &fragment_key {
+        let hit = state.caches.fragment(t.tenant.id, *g, key).zip(state.caches.meta(t.tenant.id, *g));
+        if let Some((html, meta)) = hit {
+            let title = code
+                .as_deref()
+                .and_then(|c| meta.1.iter().find(|x| x.code == c))
+                .map(|c| c.name_in(&lang).to_owned())
+                .unwrap_or_else(|| tr(state, req, "catalog-title"));
+            let html = html.replace(CSRF_PLACEHOLDER, &crate::web::csrf::token(req));
+            let ctx = store_page(req, &title, json!({ "html": html })).await?;
+            return render_owned(state, "storefront/catalog", ctx);
+        }
+    }
     let result = service::search(state, t, buyer_of(b), &lang, &p, generations(req)).await;
     let (page, error) = match result {
         Ok(page) => (Some(page), None),
@@ -146,17 +167,30 @@ async fn listing(
                 "pages": ((total + per_page - 1) / per_page).max(1),
                 "action": req.path(),
                 "error": Value::Null,
-                // A buyer of an active company (not staff, not a company still waiting).
-                "can_order": b.0.as_ref().is_some_and(|x| ["admin", "buyer"].contains(&x.role.as_str())),
+                "can_order": can_order,
             })
         }
         None => {
             json!({"items": [], "total": 0, "capped": false, "error": error, "q": get("q"), "action": req.path(), "subcategories": [], "breadcrumbs": [], "brands": [], "availability": [], "categories": [], "attributes": [], "sorts": [], "price_range": null, "price_min": get("price_min"), "price_max": get("price_max"), "prev": null, "next": null, "category": null, "took_ms": 0, "sort": "", "currency": "", "page": 1, "pages": 1})
         }
     };
-    let ctx = store_page(req, &title, data).await?;
+    let cacheable = data["error"].is_null();
+    let part = json!({"locale": lang, "base": base, "csrf": CSRF_PLACEHOLDER, "user": signed_in, "data": data});
+    let html = state
+        .templates
+        .render_with_context("storefront/_catalog_body", &handlebars::Context::from(part))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template storefront/_catalog_body: {e}")))?;
+    if let (Some((g, key)), true) = (fragment_key, cacheable) {
+        state.caches.put_fragment(t.tenant.id, g, key, std::sync::Arc::from(html.as_str()));
+    }
+    let html = html.replace(CSRF_PLACEHOLDER, &crate::web::csrf::token(req));
+    let ctx = store_page(req, &title, json!({ "html": html })).await?;
     render_owned(state, "storefront/catalog", ctx)
 }
+
+/// Stands for the session's CSRF token in cached page parts (letters and digits only, so
+/// HTML escaping leaves it as it is).
+const CSRF_PLACEHOLDER: &str = "TPCSRFPLACEHOLDER7f3c9e";
 
 async fn catalog(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: MaybeBuyer) -> AppResult<HttpResponse> {
     listing(&state, &req, &t, &b, None).await
