@@ -352,6 +352,30 @@ impl Browser {
         }
     }
 
+    /// Waits until an element matching `css` is displayed (e.g. a notice shown by `:target`).
+    pub async fn wait_visible(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(e) = self.find_now(css).await {
+                if e.is_displayed().await.unwrap_or(false) {
+                    return;
+                }
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("{css:?} not visible after {WAIT:?}")).await;
+            }
+            sleep(POLL).await;
+        }
+    }
+
+    /// How many elements match `css` now (no waiting: wait for the page first).
+    pub async fn count(&self, css: &str) -> usize {
+        match self.client.find_all(Locator::Css(css)).await {
+            Ok(v) => v.len(),
+            Err(e) => self.fail(&format!("find {css:?}: {e}")).await,
+        }
+    }
+
     /// Types `value` into the field matching `css` (cleared first).
     pub async fn fill(&self, css: &str, value: &str) {
         let e = self.wait_for(css).await;
