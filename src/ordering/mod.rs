@@ -3,6 +3,7 @@
 //! and its history. Every function runs inside the caller's tenant transaction.
 
 pub mod carts;
+pub mod edit;
 pub mod history;
 pub mod lifecycle;
 pub mod lines;

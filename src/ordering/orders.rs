@@ -536,7 +536,13 @@ pub fn take_stock(
             )
         })
         .collect();
-    diesel::insert_into(order_allocations::table).values(rows).execute(conn)?;
+    // A supplement or an edit may take more of a product from a warehouse already used.
+    diesel::insert_into(order_allocations::table)
+        .values(rows)
+        .on_conflict((order_allocations::order_id, order_allocations::product_id, order_allocations::warehouse_id))
+        .do_update()
+        .set(order_allocations::qty.eq(order_allocations::qty + diesel::upsert::excluded(order_allocations::qty)))
+        .execute(conn)?;
     Ok(())
 }
 

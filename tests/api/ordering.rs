@@ -688,3 +688,70 @@ async fn stock_changed_from_psql_outside_the_tenant_door_still_updates_availabil
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(stock_of(&app, &t, "PCS-1").await, "7");
 }
+
+#[actix_web::test]
+async fn a_new_order_is_supplemented_by_the_buyer_and_edited_by_staff_with_stock_following() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, _, email) = buyer(&app, &t, INNS[0]).await;
+    let placed =
+        order(&app, &t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 2}, {"sku": "M-1", "qty": 1}]}), Some("s1"))
+            .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let n = placed.json()["number"].as_str().expect("number").to_owned();
+    let lines = |v: &Value| -> Vec<(String, String)> {
+        v["lines"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|x| (x["sku"].as_str().unwrap_or("").to_owned(), x["qty"].as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // The buyer adds two more handles: the line grows, stock and total follow.
+    let r = app
+        .post_json(&api(&t, &format!("/orders/{n}/lines")), &json!({"lines": [{"sku": "PCS-1", "qty": 2}]}), Some(&b))
+        .await;
+    assert_eq!((r.status.as_u16(), r.json()["total"].as_str()), (200, Some("412.50")), "{}", r.body);
+    assert_eq!(lines(&r.json()), vec![("PCS-1".into(), "4".into()), ("M-1".into(), "1".into())]);
+    assert_eq!(stock_of(&app, &t, "PCS-1").await, "6");
+    for bad in [
+        json!({"lines": [{"sku": "PCS-1", "qty": 0}]}),
+        json!({"lines": [{"sku": "NOPE", "qty": 1}]}),
+        json!({"lines": [{"sku": "UP-1", "qty": 1}]}),
+    ] {
+        let r = app.post_json(&api(&t, &format!("/orders/{n}/lines")), &bad, Some(&b)).await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+    }
+
+    // Staff drop the handles and make it 3 m of seal before confirming; the buyer is told.
+    let edit_path = api(&t, &format!("/admin/orders/{n}/lines"));
+    let body = json!({"lines": [{"sku": "PCS-1", "qty": 0}, {"sku": "M-1", "qty": "3"}]});
+    let r = app.json_request(Method::PUT, &edit_path, &body, Some(&s)).await;
+    assert_eq!((r.status.as_u16(), r.json()["total"].as_str()), (200, Some("37.50")), "{}", r.body);
+    assert_eq!(lines(&r.json()), vec![("M-1".into(), "3".into())]);
+    assert_eq!((stock_of(&app, &t, "PCS-1").await, stock_of(&app, &t, "M-1").await), ("10".into(), "97".into()));
+    let history: Vec<String> = r.json()["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["note"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        history.iter().any(|h| h.starts_with("supplemented")) && history.iter().any(|h| h.starts_with("lines changed")),
+        "{history:?}"
+    );
+    assert!(mail_to(&app, &email).await.iter().any(|s| s.contains("was changed")), "the buyer is told");
+    let r = app.json_request(Method::PUT, &edit_path, &json!({"lines": [{"sku": "M-1", "qty": 0}]}), Some(&s)).await;
+    assert_eq!(r.status, 422, "an order keeps a line: {}", r.body);
+    assert_eq!(stock_of(&app, &t, "M-1").await, "97", "a refused edit changes nothing");
+
+    // Once confirmed, the lines are fixed.
+    app.patch_json(&api(&t, &format!("/admin/orders/{n}")), &json!({"status": "confirmed"}), Some(&s)).await;
+    let r = app
+        .post_json(&api(&t, &format!("/orders/{n}/lines")), &json!({"lines": [{"sku": "M-1", "qty": 1}]}), Some(&b))
+        .await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (409, "order_not_editable".to_owned()));
+}

@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/v1/admin/orders/{number}").route(web::get().to(show)).route(web::patch().to(update)),
         )
-        .service(web::resource("/api/v1/admin/orders/{number}/convert").route(web::post().to(convert)));
+        .service(web::resource("/api/v1/admin/orders/{number}/convert").route(web::post().to(convert)))
+        .service(web::resource("/api/v1/admin/orders/{number}/lines").route(web::put().to(edit_lines)));
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, s: StaffCtx) -> AppResult<HttpResponse> {
@@ -98,6 +99,28 @@ async fn convert(
     let (number, lang, me) = (path.into_inner().number, locale(&req, Some(&s.tenant)), s.user.account.id);
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let id = lifecycle::convert_preorder(c, me, &number, &lang)?;
+        staff_view(c, id, &lang)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Staff set the quantities of a new order's lines (0 removes one; a new SKU adds it).
+async fn edit_lines(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    s: StaffCtx,
+    path: web::Path<NumberPath>,
+    body: web::Json<crate::web::routes::order_api::LinesBody>,
+) -> AppResult<HttpResponse> {
+    s.require(MANAGE_ORDERS)?;
+    let (number, lang, me, body) =
+        (path.into_inner().number, locale(&req, Some(&s.tenant)), s.user.account.id, body.into_inner());
+    let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
+        let id = by_number(c, &number)?;
+        let changes = crate::ordering::edit::parse(c, &body.lines)?;
+        let settings = crate::catalog::settings::load(c)?;
+        crate::ordering::edit::apply(c, id, crate::ordering::edit::Editor::Staff(me), changes, &settings, &lang)?;
         staff_view(c, id, &lang)
     })
     .await?;

@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/orders/{number}/cancel").route(web::post().to(cancel)))
         .service(web::resource("/api/v1/orders/{number}/repeat").route(web::post().to(repeat)))
         .service(web::resource("/api/v1/orders/{number}/approve").route(web::post().to(approve)))
+        .service(web::resource("/api/v1/orders/{number}/lines").route(web::post().to(supplement)))
         .service(web::resource("/api/v1/orders/{number}/decline").route(web::post().to(decline)))
         .service(
             web::resource("/api/v1/reservations")
@@ -532,4 +533,41 @@ async fn unsubscribe(state: web::Data<AppState>, b: BuyerCtx, path: web::Path<Ca
     let (a, id) = (actor(&b), path.id);
     with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| waitlist::unsubscribe(c, &a, id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinesBody {
+    pub lines: Vec<orders::LineIn>,
+}
+
+/// The buyer adds lines (or quantities) to an order that is still new.
+async fn supplement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    b: BuyerCtx,
+    path: web::Path<NumberPath>,
+    body: web::Json<LinesBody>,
+) -> AppResult<HttpResponse> {
+    let (a, lang, number, body) =
+        (actor(&b), locale(&req, Some(&b.tenant)), path.into_inner().number, body.into_inner());
+    if !a.may_order() {
+        return Err(AppError::forbidden("your role in the company does not allow ordering"));
+    }
+    let v = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
+        let o = orders::find_for(c, a.company.id, &number)?;
+        let changes = crate::ordering::edit::parse(c, &body.lines)?;
+        let settings = catalog_settings::load(c)?;
+        let id = crate::ordering::edit::apply(
+            c,
+            o.id,
+            crate::ordering::edit::Editor::Buyer(a.account_id),
+            changes,
+            &settings,
+            &lang,
+        )?;
+        orders::view(c, id, &lang)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
 }
