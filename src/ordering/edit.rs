@@ -27,8 +27,13 @@ pub enum Editor {
     Staff(i64),
 }
 
-/// Reads `[{sku, qty}]`: products (not archived) and quantities, every bad one reported.
-pub fn parse(conn: &mut PgConnection, sent: &[super::orders::LineIn]) -> AppResult<Vec<(Product, Decimal)>> {
+/// Reads `[{sku, qty}]` (an order sent without a cart, a supplement, staff's edit): products
+/// and quantities, every bad line reported; `zero` allows 0 (staff removing a line).
+pub fn parse(
+    conn: &mut PgConnection,
+    sent: &[super::orders::LineIn],
+    zero: bool,
+) -> AppResult<Vec<(Product, Decimal)>> {
     if sent.is_empty() || sent.len() > super::orders::MAX_DIRECT_LINES {
         return Err(AppError::field("lines", "send 1 to 1,000 lines"));
     }
@@ -40,7 +45,7 @@ pub fn parse(conn: &mut PgConnection, sent: &[super::orders::LineIn]) -> AppResu
             serde_json::Value::Number(n) => n.to_string(),
             _ => String::new(),
         };
-        let qty = if text.trim() == "0" { Ok(Decimal::ZERO) } else { crate::money::parse_qty(&text) };
+        let qty = if zero && text.trim() == "0" { Ok(Decimal::ZERO) } else { crate::money::parse_qty(&text) };
         let qty = match qty {
             Ok(q) => q,
             Err(e) => {
@@ -50,7 +55,7 @@ pub fn parse(conn: &mut PgConnection, sent: &[super::orders::LineIn]) -> AppResu
         };
         match products::find_by_sku(conn, l.sku.trim())? {
             Some(p) if out.iter().any(|(o, _)| o.id == p.id) => {
-                errors.insert(format!("lines[{i}].sku"), "is in the list twice".into());
+                errors.insert(format!("lines[{i}].sku"), "is in the order twice".into());
             }
             Some(p) => out.push((p, qty)),
             None => {

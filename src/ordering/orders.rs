@@ -205,50 +205,10 @@ pub fn place(
             place_lines(conn, actor, settings, &checkout, lines, locale)
         }
         (None, Some(sent)) => {
-            let lines = direct_lines(conn, sent)?;
+            let lines = super::edit::parse(conn, sent, false)?;
             place_lines(conn, actor, settings, &checkout, lines, locale)
         }
         _ => Err(AppError::field("cart_id", "send either cart_id or lines")),
-    }
-}
-
-/// The products and quantities of lines sent without a cart; every bad line is reported.
-fn direct_lines(
-    conn: &mut PgConnection,
-    sent: &[LineIn],
-) -> AppResult<Vec<(crate::catalog::products::Product, Decimal)>> {
-    if sent.is_empty() || sent.len() > MAX_DIRECT_LINES {
-        return Err(AppError::field("lines", format!("send 1 to {MAX_DIRECT_LINES} lines")));
-    }
-    let mut errors = crate::error::FieldErrors::new();
-    let mut out: Vec<(crate::catalog::products::Product, Decimal)> = Vec::with_capacity(sent.len());
-    for (i, l) in sent.iter().enumerate() {
-        let qty = match &l.qty {
-            Value::String(s) => crate::money::parse_qty(s),
-            Value::Number(n) if !n.to_string().starts_with('-') => crate::money::parse_qty(&n.to_string()),
-            _ => Err("must be a number like 10 or 2.5".to_owned()),
-        };
-        let qty = match qty {
-            Ok(q) => q,
-            Err(e) => {
-                errors.insert(format!("lines[{i}].qty"), e);
-                continue;
-            }
-        };
-        match crate::catalog::products::find_by_sku(conn, l.sku.trim())? {
-            Some(p) if out.iter().any(|(o, _)| o.id == p.id) => {
-                errors.insert(format!("lines[{i}].sku"), "is in the order twice".into());
-            }
-            Some(p) => out.push((p, qty)),
-            None => {
-                errors.insert(format!("lines[{i}].sku"), format!("no product with SKU {:?} is sold here", l.sku));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(AppError::Validation(errors))
     }
 }
 
@@ -449,12 +409,23 @@ struct Taken {
     warehouse_id: i64,
 }
 
+/// A warehouse's stock of one product not yet sold or held.
 #[derive(QueryableByName)]
-struct Free {
+pub struct Free {
     #[diesel(sql_type = BigInt)]
-    warehouse_id: i64,
+    pub warehouse_id: i64,
     #[diesel(sql_type = Numeric)]
-    free: Decimal,
+    pub free: Decimal,
+}
+
+/// The product's stock rows, warehouses in their order, locked until the transaction ends.
+pub fn free_rows(conn: &mut PgConnection, product: i64) -> AppResult<Vec<Free>> {
+    Ok(diesel::sql_query(
+        "SELECT st.warehouse_id, st.quantity - st.reserved AS free FROM stock st JOIN warehouses w ON w.id = st.warehouse_id \
+         WHERE st.product_id = $1 ORDER BY w.position, w.id FOR UPDATE OF st",
+    )
+    .bind::<BigInt, _>(product)
+    .load(conn)?)
 }
 
 /// Takes each line's quantity from stock: from one warehouse that has it all when there is
@@ -485,12 +456,7 @@ pub fn take_stock(
             continue;
         }
         // Split across warehouses: lock every row of the product, then take in order.
-        let rows: Vec<Free> = diesel::sql_query(
-            "SELECT st.warehouse_id, st.quantity - st.reserved AS free FROM stock st JOIN warehouses w ON w.id = st.warehouse_id \
-             WHERE st.product_id = $1 ORDER BY w.position, w.id FOR UPDATE OF st",
-        )
-        .bind::<BigInt, _>(p.id)
-        .load(conn)?;
+        let rows = free_rows(conn, p.id)?;
         let free: Decimal = rows.iter().map(|r| r.free.max(Decimal::ZERO)).sum();
         if free < *qty {
             short.push(json!({"sku": p.sku, "requested": format_qty(*qty), "available": format_qty(free)}));

@@ -39,23 +39,10 @@ pub struct Reservation {
     pub order_id: Option<i64>,
 }
 
-#[derive(QueryableByName)]
-struct Free {
-    #[diesel(sql_type = BigInt)]
-    warehouse_id: i64,
-    #[diesel(sql_type = Numeric)]
-    free: Decimal,
-}
-
 /// Holds `qty` of `p` across warehouses (in their order) for reservation `id`; 409
 /// `insufficient_stock` when there is not enough free stock.
 pub fn hold(conn: &mut PgConnection, id: i64, p: &Product, qty: Decimal) -> AppResult<()> {
-    let rows: Vec<Free> = diesel::sql_query(
-        "SELECT st.warehouse_id, st.quantity - st.reserved AS free FROM stock st JOIN warehouses w ON w.id = st.warehouse_id \
-         WHERE st.product_id = $1 ORDER BY w.position, w.id FOR UPDATE OF st",
-    )
-    .bind::<BigInt, _>(p.id)
-    .load(conn)?;
+    let rows = orders::free_rows(conn, p.id)?;
     let free: Decimal = rows.iter().map(|r| r.free.max(Decimal::ZERO)).sum();
     if free < qty {
         let mut details = serde_json::Map::new();

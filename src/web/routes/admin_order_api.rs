@@ -118,7 +118,7 @@ async fn edit_lines(
         (path.into_inner().number, locale(&req, Some(&s.tenant)), s.user.account.id, body.into_inner());
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let id = by_number(c, &number)?;
-        let changes = crate::ordering::edit::parse(c, &body.lines)?;
+        let changes = crate::ordering::edit::parse(c, &body.lines, true)?;
         let settings = crate::catalog::settings::load(c)?;
         crate::ordering::edit::apply(c, id, crate::ordering::edit::Editor::Staff(me), changes, &settings, &lang)?;
         staff_view(c, id, &lang)

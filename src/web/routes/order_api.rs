@@ -556,7 +556,7 @@ async fn supplement(
     }
     let v = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
         let o = orders::find_for(c, a.company.id, &number)?;
-        let changes = crate::ordering::edit::parse(c, &body.lines)?;
+        let changes = crate::ordering::edit::parse(c, &body.lines, false)?;
         let settings = catalog_settings::load(c)?;
         let id = crate::ordering::edit::apply(
             c,
