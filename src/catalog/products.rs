@@ -428,6 +428,17 @@ pub fn find_by_sku(conn: &mut PgConnection, sku: &str) -> AppResult<Option<Produ
         .optional()?)
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL's `lower(text)`, to use the unique index on `lower(sku)`.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The products with these SKUs (case-insensitive), in one indexed statement.
+pub fn by_skus(conn: &mut PgConnection, skus: &[String]) -> AppResult<Vec<Product>> {
+    let lowered: Vec<String> = skus.iter().map(|s| s.trim().to_lowercase()).collect();
+    Ok(products::table.filter(lower(products::sku).eq_any(lowered)).select(Product::as_select()).load(conn)?)
+}
+
 pub fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<Product>> {
     Ok(products::table.filter(products::id.eq_any(ids)).select(Product::as_select()).load(conn)?)
 }

@@ -39,6 +39,7 @@ pub fn parse(
     }
     let mut errors = FieldErrors::new();
     let mut out: Vec<(Product, Decimal)> = Vec::new();
+    let found = products::by_skus(conn, &sent.iter().map(|l| l.sku.clone()).collect::<Vec<_>>())?;
     for (i, l) in sent.iter().enumerate() {
         let text = match &l.qty {
             serde_json::Value::String(s) => s.clone(),
@@ -53,7 +54,7 @@ pub fn parse(
                 continue;
             }
         };
-        match products::find_by_sku(conn, l.sku.trim())? {
+        match found.iter().find(|p| p.sku.to_lowercase() == l.sku.trim().to_lowercase()).cloned() {
             Some(p) if out.iter().any(|(o, _)| o.id == p.id) => {
                 errors.insert(format!("lines[{i}].sku"), "is in the order twice".into());
             }

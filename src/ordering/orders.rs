@@ -15,7 +15,7 @@ use super::carts;
 use super::lines::{check_qty, money, orderable, Totals};
 use super::Actor;
 use crate::catalog::settings::CatalogSettings;
-use crate::db::schema_tenant::{order_allocations, order_events, order_lines, orders};
+use crate::db::schema_tenant::{order_allocations, order_events, order_lines, orders, stock, warehouses};
 use crate::error::{AppError, AppResult};
 use crate::money::{format, format_qty};
 use crate::platform::tenant_settings;
@@ -403,12 +403,6 @@ fn address_of(conn: &mut PgConnection, company: i64, id: i64) -> AppResult<Strin
         .ok_or_else(|| AppError::field("delivery.address_id", "not one of your company's addresses"))
 }
 
-#[derive(QueryableByName)]
-struct Taken {
-    #[diesel(sql_type = BigInt)]
-    warehouse_id: i64,
-}
-
 /// A warehouse's stock of one product not yet sold or held.
 #[derive(QueryableByName)]
 pub struct Free {
@@ -428,9 +422,9 @@ pub fn free_rows(conn: &mut PgConnection, product: i64) -> AppResult<Vec<Free>> 
     .load(conn)?)
 }
 
-/// Takes each line's quantity from stock: from one warehouse that has it all when there is
-/// one (a single conditional update), else across warehouses in their order. Short lines
-/// are a 409 `insufficient_stock` naming each with what is available.
+/// Takes each line's quantity from stock: from the first warehouse when it has it all (one
+/// conditional update, a prepared statement), else across warehouses in their order under
+/// row locks. Short lines are a 409 `insufficient_stock` naming each with what is available.
 pub fn take_stock(
     conn: &mut PgConnection,
     order: i64,
@@ -439,20 +433,24 @@ pub fn take_stock(
     let mut short = Vec::new();
     let mut taken: Vec<(i64, i64, Decimal)> = Vec::new();
     for (p, qty) in lines {
-        let one: Option<Taken> = diesel::sql_query(
-            "UPDATE stock s SET quantity = s.quantity - $2, updated_at = now() \
-             FROM (SELECT st.warehouse_id FROM stock st JOIN warehouses w ON w.id = st.warehouse_id \
-                   WHERE st.product_id = $1 AND st.quantity - st.reserved >= $2 \
-                   ORDER BY w.position, w.id LIMIT 1 FOR UPDATE OF st) pick \
-             WHERE s.product_id = $1 AND s.warehouse_id = pick.warehouse_id AND s.quantity - s.reserved >= $2 \
-             RETURNING s.warehouse_id",
+        // Most stores keep one warehouse: one cached, conditional update on the first.
+        let first = warehouses::table
+            .select(warehouses::id)
+            .order((warehouses::position, warehouses::id))
+            .limit(1)
+            .single_value();
+        let one: Option<i64> = diesel::update(
+            stock::table
+                .filter(stock::product_id.eq(p.id))
+                .filter(stock::warehouse_id.nullable().eq(first))
+                .filter((stock::quantity - stock::reserved).ge(*qty)),
         )
-        .bind::<BigInt, _>(p.id)
-        .bind::<Numeric, _>(*qty)
+        .set((stock::quantity.eq(stock::quantity - *qty), stock::updated_at.eq(diesel::dsl::now)))
+        .returning(stock::warehouse_id)
         .get_result(conn)
         .optional()?;
-        if let Some(t) = one {
-            taken.push((p.id, t.warehouse_id, *qty));
+        if let Some(w) = one {
+            taken.push((p.id, w, *qty));
             continue;
         }
         // Split across warehouses: lock every row of the product, then take in order.

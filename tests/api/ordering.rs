@@ -755,3 +755,36 @@ async fn a_new_order_is_supplemented_by_the_buyer_and_edited_by_staff_with_stock
         .await;
     assert_eq!((r.status.as_u16(), r.error_code()), (409, "order_not_editable".to_owned()));
 }
+
+#[actix_web::test]
+async fn an_order_takes_stock_across_warehouses_and_a_cancellation_puts_it_back_where_it_was() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let r = app
+        .post_json(&api(&t, "/admin/warehouses"), &json!({"code": "north", "name": "Северный склад"}), Some(&s))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let put = json!([{"warehouse": "main", "quantity": "4"}, {"warehouse": "north", "quantity": "6"}]);
+    assert!(app
+        .json_request(Method::PUT, &api(&t, "/admin/products/PCS-1/stock"), &put, Some(&s))
+        .await
+        .status
+        .is_success());
+    let by_warehouse = |v: Value| v["stock_by_warehouse"].clone();
+    let r = order(&app, &t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 8}]}), Some("w1")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let n = r.json()["number"].as_str().expect("number").to_owned();
+    let p = app.get(&api(&t, "/admin/products/PCS-1"), Some(&s)).await.json();
+    assert_eq!(by_warehouse(p), json!({"main": "0", "north": "2"}), "4 from the first warehouse, 4 from the next");
+    let r = order(&app, &t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 4}]}), Some("w2")).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json()["error"]["lines"][0]["available"].as_str()),
+        (409, Some("2")),
+        "{}",
+        r.body
+    );
+    app.post_json(&api(&t, &format!("/orders/{n}/cancel")), &json!({}), Some(&b)).await;
+    let p = app.get(&api(&t, "/admin/products/PCS-1"), Some(&s)).await.json();
+    assert_eq!(by_warehouse(p), json!({"main": "4", "north": "6"}), "every unit back where it came from");
+}
