@@ -102,3 +102,48 @@ pub fn order_placed(
     }
     Ok(())
 }
+
+/// The person's cabinet notifications in this store, newest first, and how many are unread.
+pub fn list(conn: &mut PgConnection, account: i64, limit: i64) -> AppResult<serde_json::Value> {
+    type Row = (i64, String, String, String, Option<chrono::DateTime<chrono::Utc>>, chrono::DateTime<chrono::Utc>);
+    let rows: Vec<Row> = notifications::table
+        .filter(notifications::account_id.eq(account))
+        .order(notifications::id.desc())
+        .limit(limit)
+        .select((
+            notifications::id,
+            notifications::kind,
+            notifications::title,
+            notifications::link,
+            notifications::read_at,
+            notifications::created_at,
+        ))
+        .load(conn)?;
+    let unread: i64 = notifications::table
+        .filter(notifications::account_id.eq(account))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(id, kind, title, link, read, at)| {
+            serde_json::json!({"id": id, "kind": kind, "title": title, "link": link, "read": read.is_some(), "created_at": at,
+                "when": at.format("%d.%m.%Y %H:%M").to_string()})
+        })
+        .collect();
+    Ok(serde_json::json!({"items": items, "total": items.len(), "unread": unread, "page": 1, "per_page": limit}))
+}
+
+/// Marks the person's notifications read (all when `ids` is empty); answers how many.
+pub fn mark_read(conn: &mut PgConnection, account: i64, ids: &[i64]) -> AppResult<usize> {
+    let base =
+        notifications::table.filter(notifications::account_id.eq(account)).filter(notifications::read_at.is_null());
+    let n = if ids.is_empty() {
+        diesel::update(base).set(notifications::read_at.eq(diesel::dsl::now)).execute(conn)?
+    } else {
+        diesel::update(base.filter(notifications::id.eq_any(ids)))
+            .set(notifications::read_at.eq(diesel::dsl::now))
+            .execute(conn)?
+    };
+    Ok(n)
+}

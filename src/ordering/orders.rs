@@ -318,6 +318,27 @@ pub fn place_lines(
         }
     }
 
+    // On account: within the credit limit the supplier gave the company, counting the orders
+    // on account not yet completed or cancelled (balance and payments come with finance).
+    if co.payment == "on_account" {
+        let open: Option<Decimal> = orders::table
+            .filter(orders::company_id.eq(actor.company.id))
+            .filter(orders::payment_method.eq("on_account"))
+            .filter(orders::status.ne_all(["cancelled", "completed"]))
+            .select(diesel::dsl::sum(orders::total))
+            .first(conn)?;
+        let left = actor.company.credit_limit - open.unwrap_or(Decimal::ZERO);
+        if totals.total > left {
+            return Err(AppError::field(
+                "payment_method",
+                format!(
+                    "on account you can order up to {} {} more: pay by invoice",
+                    format(left.max(Decimal::ZERO)),
+                    settings.currency
+                ),
+            ));
+        }
+    }
     // Above the buyer's limit set by the company admin, the order waits for the admin.
     let limit: Option<Decimal> = {
         use crate::db::schema_tenant::company_members as m;

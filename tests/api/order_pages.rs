@@ -242,3 +242,25 @@ async fn staff_confirm_the_order_and_other_companies_see_nothing() {
     assert_eq!(guest.status, 303);
     assert!(guest.header("location").unwrap_or_default().starts_with(&format!("{s}/login?next=")));
 }
+
+#[actix_web::test]
+async fn the_cabinet_lists_order_notices_and_marks_them_read() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (token, _, email) = buyer(&app, &t, INNS[0]).await;
+    let cart = new_cart(&app, &t, &token, "c").await;
+    add(&app, &t, &token, cart, "PCS-1", json!(2)).await;
+    let r = app.post_json(&format!("/s/{}/api/v1/orders", t.slug), &json!({"cart_id": cart}), Some(&token)).await;
+    let number = r.json()["number"].as_str().expect("number").to_owned();
+    let mut b = sign_in(&app, &t, &email, &format!("/s/{}/account", t.slug)).await;
+    let page = b.get(&format!("/s/{}/account", t.slug)).await;
+    assert!(page.body.contains(&format!("Заказ {number} принят")), "the notice is listed");
+    assert!(page.body.contains(&format!("/s/{}/orders/{number}", t.slug)), "with a link to the order");
+    assert!(page.body.contains("class=\"unread\""));
+    let r =
+        post_from(&mut b, &format!("/s/{}/account", t.slug), &format!("/s/{}/account/notifications/read", t.slug), &[])
+            .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(&format!("/s/{}/account", t.slug)).await;
+    assert!(!page.body.contains("class=\"unread\""), "all read now");
+}

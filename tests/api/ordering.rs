@@ -788,3 +788,40 @@ async fn an_order_takes_stock_across_warehouses_and_a_cancellation_puts_it_back_
     let p = app.get(&api(&t, "/admin/products/PCS-1"), Some(&s)).await.json();
     assert_eq!(by_warehouse(p), json!({"main": "4", "north": "6"}), "every unit back where it came from");
 }
+
+#[actix_web::test]
+async fn on_account_orders_stay_within_the_credit_limit_and_the_cabinet_lists_what_happened() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, co, _) = buyer(&app, &t, INNS[0]).await;
+    let r =
+        app.patch_json(&api(&t, &format!("/admin/customers/{co}")), &json!({"credit_limit": "500"}), Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let on_account = |n: i64| json!({"lines": [{"sku": "PCS-1", "qty": n}], "payment_method": "on_account"});
+    let first = order(&app, &t, &b, &on_account(4), Some("a1")).await;
+    assert_eq!(first.status, 201, "400.00 of 500.00: {}", first.body);
+    let r = order(&app, &t, &b, &on_account(2), Some("a2")).await;
+    assert_eq!(r.status, 422, "600.00 is over the limit: {}", r.body);
+    assert!(r.json()["error"]["fields"]["payment_method"].as_str().is_some_and(|m| m.contains("100.00")), "{}", r.body);
+    let r =
+        order(&app, &t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 2}], "payment_method": "invoice"}), Some("a3"))
+            .await;
+    assert_eq!(r.status, 201, "by invoice is fine: {}", r.body);
+    let n = first.json()["number"].as_str().expect("number").to_owned();
+    app.post_json(&api(&t, &format!("/orders/{n}/cancel")), &json!({}), Some(&b)).await;
+    assert_eq!(order(&app, &t, &b, &on_account(2), Some("a4")).await.status, 201, "a cancelled order frees the limit");
+
+    // The cabinet: one notice per order placed plus the cancellation, newest first.
+    let v = app.get(&api(&t, "/notifications"), Some(&b)).await.json();
+    assert_eq!((v["total"].as_i64(), v["unread"].as_i64()), (Some(4), Some(4)), "{v}");
+    assert!(v["items"][0]["link"].as_str().is_some_and(|l| l.starts_with("/orders/")), "{v}");
+    let r = app.post_json(&api(&t, "/notifications/read"), &json!({}), Some(&b)).await;
+    assert_eq!(r.json()["read"], 4);
+    assert_eq!(app.get(&api(&t, "/notifications"), Some(&b)).await.json()["unread"], 0);
+    let (other, _, _) = buyer(&app, &t, INNS[1]).await;
+    assert_eq!(
+        app.get(&api(&t, "/notifications"), Some(&other)).await.json()["total"],
+        0,
+        "nobody sees another's notices"
+    );
+}

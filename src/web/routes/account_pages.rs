@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/account/resend-confirmation").route(web::post().to(resend)))
         .service(web::resource("/account/addresses").route(web::post().to(add_address)))
         .service(web::resource("/account/addresses/{id}/remove").route(web::post().to(remove_address)))
+        .service(web::resource("/account/notifications/read").route(web::post().to(read_notifications)))
         .service(web::resource("/account/users").route(web::get().to(users)))
         .service(web::resource("/account/users/invite").route(web::post().to(invite)))
         .service(web::resource("/account/users/{account_id}").route(web::post().to(update_user)));
@@ -56,9 +57,14 @@ async fn cabinet(
         Err(redirect) => return Ok(redirect),
     };
     let id = b.company.id;
-    let addresses = with_tenant(&state.pool, &t.tenant.schema, move |c| companies::addresses(c, id)).await?;
+    let me = b.user.account.id;
+    let (addresses, notices) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok((companies::addresses(c, id)?, crate::ordering::notify::list(c, me, 10)?))
+    })
+    .await?;
     let mut view = account_view(&state, &b).await?;
     view["addresses"] = json!(addresses);
+    view["notifications"] = notices;
     view["is_admin"] = json!(b.role == "admin");
     view["none"] = json!(false);
     view["sent"] = json!(req.query_string().contains("sent=1"));
@@ -240,4 +246,20 @@ async fn update_user(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Marks every cabinet notification read, then back to the cabinet.
+async fn read_notifications(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+) -> AppResult<HttpResponse> {
+    let b = match buyer(&req, &t, &user).await {
+        Ok(b) => b,
+        Err(redirect) => return Ok(redirect),
+    };
+    let me = b.user.account.id;
+    with_tenant(&state.pool, &t.tenant.schema, move |c| crate::ordering::notify::mark_read(c, me, &[])).await?;
+    Ok(see_other(&t.link("/account#notifications")))
 }

@@ -49,7 +49,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/reservations/{id}").route(web::delete().to(release)))
         .service(web::resource("/api/v1/reservations/{id}/order").route(web::post().to(reservation_order)))
         .service(web::resource("/api/v1/waitlist").route(web::get().to(list_waitlist)).route(web::post().to(subscribe)))
-        .service(web::resource("/api/v1/waitlist/{id}").route(web::delete().to(unsubscribe)));
+        .service(web::resource("/api/v1/waitlist/{id}").route(web::delete().to(unsubscribe)))
+        .service(web::resource("/api/v1/notifications").route(web::get().to(notifications)))
+        .service(web::resource("/api/v1/notifications/read").route(web::post().to(read_notifications)));
 }
 
 pub fn actor(b: &BuyerCtx) -> Actor {
@@ -570,4 +572,30 @@ async fn supplement(
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+/// The cabinet's notifications (orders, reservations, waitlist), newest 100.
+async fn notifications(state: web::Data<AppState>, b: BuyerCtx) -> AppResult<HttpResponse> {
+    let me = b.user.account.id;
+    let v =
+        with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| crate::ordering::notify::list(c, me, 100)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadBody {
+    #[serde(default)]
+    ids: Vec<i64>,
+}
+
+async fn read_notifications(
+    state: web::Data<AppState>,
+    b: BuyerCtx,
+    body: web::Json<ReadBody>,
+) -> AppResult<HttpResponse> {
+    let (me, ids) = (b.user.account.id, body.into_inner().ids);
+    let n = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| crate::ordering::notify::mark_read(c, me, &ids))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"read": n})))
 }

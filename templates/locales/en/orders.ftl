@@ -180,3 +180,7 @@ admin-order-expected-date = Expected date (pre-order)
 admin-order-save = Save
 admin-order-convert = Convert into an order (the goods arrived)
 admin-order-final = This order is { $status }: its status does not change any more.
+
+notifications-title = Notifications
+notifications-read-all = Mark all read
+notifications-none = No notifications yet.

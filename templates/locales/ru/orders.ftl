@@ -180,3 +180,7 @@ admin-order-expected-date = Ожидаемая дата (предзаказ)
 admin-order-save = Сохранить
 admin-order-convert = Перевести в заказ (товар поступил)
 admin-order-final = Заказ в статусе «{ $status }»: статус больше не меняется.
+
+notifications-title = Уведомления
+notifications-read-all = Отметить все прочитанными
+notifications-none = Уведомлений пока нет.
