@@ -825,3 +825,38 @@ async fn on_account_orders_stay_within_the_credit_limit_and_the_cabinet_lists_wh
         "nobody sees another's notices"
     );
 }
+
+#[actix_web::test]
+async fn the_company_admin_sets_a_buyers_order_limit_on_the_users_page() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (_, company, admin_email) = buyer(&app, &t, INNS[0]).await;
+    let (mate_email, _) = app.user_token().await;
+    let mate_id = account_id(&app, &mate_email).await;
+    let schema = t.tenant.schema.clone();
+    app.db(move |c| {
+        tradeport::db::in_tenant(c, &schema, |c| {
+            tradeport::identity::companies::add_member(c, company, mate_id, "buyer")
+        })
+        .expect("member")
+    })
+    .await;
+    let mut b = crate::helpers::Browser::new(&app);
+    b.get(&format!("/s/{}/login", t.slug)).await;
+    let r =
+        b.post(&format!("/s/{}/login", t.slug), &[("email", admin_email.as_str()), ("password", TEST_PASSWORD)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let users = format!("/s/{}/account/users", t.slug);
+    b.get(&users).await;
+    let path = format!("{users}/{mate_id}");
+    let r = b.post(&path, &[("role", "buyer"), ("order_limit", "много")]).await;
+    assert_eq!(r.status, 422, "a bad limit is refused on the page");
+    assert!(r.body.contains("Лимит заказа"), "and named: {}", r.body.len());
+    let r = b.post(&path, &[("role", "buyer"), ("order_limit", "25 000,50")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(&users).await;
+    assert!(page.body.contains("value=\"25000.50\""), "the limit is shown back");
+    let r = b.post(&path, &[("role", "buyer"), ("order_limit", "")]).await;
+    assert_eq!(r.status, 303);
+    assert!(!b.get(&users).await.body.contains("value=\"25000.50\""), "an empty field removes it");
+}

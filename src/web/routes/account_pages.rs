@@ -163,11 +163,19 @@ async fn users_page(
     status: u16,
 ) -> AppResult<HttpResponse> {
     let id = b.company.id;
-    let members = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| companies::members(c, id)).await?;
+    let (members, limits) = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
+        let members = companies::members(c, id)?;
+        let limits =
+            members.iter().map(|m| companies::order_limit(c, id, m.account_id)).collect::<AppResult<Vec<_>>>()?;
+        Ok((members, limits))
+    })
+    .await?;
     let me = b.user.account.id;
     let rows: Vec<_> = members
         .iter()
-        .map(|m| json!({"account_id": m.account_id, "name": m.name, "email": m.email, "role": m.role, "status": m.status, "me": m.account_id == me,
+        .zip(limits)
+        .map(|(m, limit)| json!({"account_id": m.account_id, "name": m.name, "email": m.email, "role": m.role, "status": m.status, "me": m.account_id == me,
+            "order_limit": limit.map(crate::money::format),
             "roles": companies::MEMBER_ROLES.iter().map(|r| json!({"code": r, "label": tr(state, req, &format!("member-role-{r}")), "selected": *r == m.role})).collect::<Vec<_>>()}))
         .collect();
     let roles: Vec<_> = companies::MEMBER_ROLES
@@ -219,6 +227,8 @@ async fn invite(
 pub struct MemberForm {
     role: Option<String>,
     status: Option<String>,
+    /// The most this person may order at once without approval; empty: no limit.
+    order_limit: Option<String>,
 }
 
 async fn update_user(
@@ -235,8 +245,24 @@ async fn update_user(
     };
     b.require(&["admin"])?;
     let (company_id, account_id, f) = (b.company.id, path.account_id, form.into_inner());
+    let limit = match f.order_limit.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(s) => match crate::money::parse_amount(&s.replace(' ', "").replace(',', ".")) {
+            Ok(v) => Some(Some(v)),
+            Err(e) => {
+                let msg = state.i18n.message(&crate::web::render::locale(&req, Some(&t)), &e);
+                let text = format!("{}: {msg}", tr(&state, &req, "users-order-limit"));
+                return users_page(&state, &req, &b, FieldErrors::from([("member".to_string(), text)]), 422).await;
+            }
+        },
+    };
     let result = with_tenant(&state.pool, &t.tenant.schema, move |c| {
-        companies::update_member(c, company_id, account_id, f.role.as_deref(), f.status.as_deref())
+        companies::update_member(c, company_id, account_id, f.role.as_deref(), f.status.as_deref())?;
+        if let Some(limit) = limit {
+            companies::set_order_limit(c, company_id, account_id, limit)?;
+        }
+        Ok(())
     })
     .await;
     match result {

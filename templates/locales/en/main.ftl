@@ -239,3 +239,7 @@ customers-add-hint = The company is active at once; its administrator gets an in
 customers-admin-email = Administrator's e-mail
 customers-add-submit = Add and invite
 customers-manager = Assigned manager
+
+users-order-limit = Order limit
+users-no-limit = no limit
+users-order-limit-hint = Orders above it wait for the company administrator's approval

@@ -239,3 +239,7 @@ customers-add-hint = Компания сразу активна; её админ
 customers-admin-email = E-mail администратора
 customers-add-submit = Добавить и пригласить
 customers-manager = Ответственный менеджер
+
+users-order-limit = Лимит заказа
+users-no-limit = без лимита
+users-order-limit-hint = Заказы дороже ждут одобрения администратора компании
