@@ -33,7 +33,8 @@ const CUSTOMER_CHOICES: i64 = 500;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/orders").route(web::get().to(list)))
         .service(web::resource("/admin/orders/{number}").route(web::get().to(show)).route(web::post().to(update)))
-        .service(web::resource("/admin/orders/{number}/convert").route(web::post().to(convert)));
+        .service(web::resource("/admin/orders/{number}/convert").route(web::post().to(convert)))
+        .service(web::resource("/admin/orders/{number}/lines").route(web::post().to(edit_lines)));
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, user: MaybeUser) -> AppResult<HttpResponse> {
@@ -174,6 +175,7 @@ async fn page(
     let data = json!({"order": v, "next": next, "managers": managers,
         "action": s.tenant.link(&format!("/admin/orders/{}", urlencode(&number))),
         "can_manage": MANAGE_ORDERS.contains(&s.role), "can_convert": preorder && st == "new",
+        "can_edit_lines": MANAGE_ORDERS.contains(&s.role) && st == "new",
         "notice": extra.notice, "alert": extra.alert, "errors": errors});
     let ctx = store_page(req, &tx.t_args("order-title", &[("number", number)]), data).await?;
     render_status(state, "admin/order", &ctx, extra.status)
@@ -268,4 +270,49 @@ async fn after(
         Err(e) => return Err(e),
     };
     page(state, req, s, number, extra).await
+}
+
+/// The line-edit form: `qty.<SKU>` for each line (0 removes it) and an optional `add_sku` with
+/// `add_qty`. Quantities of lines left as they were are not sent on.
+async fn edit_lines(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+    path: web::Path<NumberPath>,
+    form: web::Form<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let s = staff_or_return!(req, t, user, "/admin/orders");
+    s.require(MANAGE_ORDERS)?;
+    let (number, fields) = (path.into_inner().number, form.into_inner());
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let mut lines: Vec<crate::ordering::orders::LineIn> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let sku = k.strip_prefix("qty.")?;
+            let was = get(&format!("was.{sku}"));
+            (v.trim() != was).then(|| crate::ordering::orders::LineIn { sku: sku.to_owned(), qty: json!(v.trim()) })
+        })
+        .collect();
+    let add = get("add_sku");
+    if !add.is_empty() {
+        lines.push(crate::ordering::orders::LineIn { sku: add, qty: json!(get("add_qty")) });
+    }
+    if lines.is_empty() {
+        return Ok(see_other(&s.tenant.link(&format!("/admin/orders/{}", urlencode(&number)))));
+    }
+    let (me, n, lang) = (s.user.account.id, number.clone(), Tx::new(&state, &req, &t).lang);
+    let r = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        let id: i64 = o::table
+            .filter(o::number.eq(&n))
+            .select(o::id)
+            .first(c)
+            .optional()?
+            .ok_or_else(|| AppError::not_found("order"))?;
+        let changes = crate::ordering::edit::parse(c, &lines, true)?;
+        let settings = crate::catalog::settings::load(c)?;
+        crate::ordering::edit::apply(c, id, crate::ordering::edit::Editor::Staff(me), changes, &settings, &lang)
+    })
+    .await;
+    after(&state, &req, &s, number, r, "saved").await
 }

@@ -182,3 +182,8 @@ admin-catalog-format-attr-list = One of: { $options }.
 admin-catalog-format-attr-bool = да or нет (yes or no).
 admin-catalog-format-attr-number = A number, in { $unit }.
 admin-catalog-format-attr-text = Text up to 200 characters.
+
+admin-order-edit-lines = Change the lines
+admin-order-edit-lines-hint = While the order is new: 0 removes a line; stock and the total follow, and the buyer is told.
+admin-order-add-sku = Add a SKU
+admin-order-save-lines = Save the lines

@@ -184,3 +184,8 @@ admin-catalog-format-attr-list = Одно из: { $options }.
 admin-catalog-format-attr-bool = да или нет.
 admin-catalog-format-attr-number = Число, { $unit }.
 admin-catalog-format-attr-text = Текст до 200 символов.
+
+admin-order-edit-lines = Изменить состав
+admin-order-edit-lines-hint = Пока заказ новый: 0 убирает строку; остатки и сумма пересчитаются, покупатель получит уведомление.
+admin-order-add-sku = Добавить артикул
+admin-order-save-lines = Сохранить состав
