@@ -94,6 +94,11 @@ fn enqueue(conn: &mut PgConnection, kind: &str, id: i64, at: DateTime<Utc>) -> A
     Ok(())
 }
 
+/// The longest a reservation may last in this store, in days (setting `reservation_max_days`).
+pub fn max_days(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(tenant_settings::get(conn, MAX_DAYS)?.and_then(|v| v.as_i64()).unwrap_or(14).clamp(1, 365))
+}
+
 /// Creates a reservation of `qty` of `sku` until the end of `until_day` (UTC) for `actor`.
 pub fn reserve(
     conn: &mut PgConnection,
@@ -105,7 +110,7 @@ pub fn reserve(
     if !actor.company.is_active() || !actor.may_order() {
         return Err(AppError::forbidden("your company or role does not allow reserving stock"));
     }
-    let max_days = tenant_settings::get(conn, MAX_DAYS)?.and_then(|v| v.as_i64()).unwrap_or(14).clamp(1, 365);
+    let max_days = max_days(conn)?;
     let today = Utc::now().date_naive();
     if until_day < today || until_day > today + Duration::days(max_days) {
         return Err(AppError::field("until", format!("must be a date from today to {max_days} days ahead")));
@@ -273,15 +278,7 @@ pub fn remind(conn: &mut PgConnection, id: i64) -> AppResult<()> {
         res.until.format("%d.%m.%Y %H:%M UTC"),
         res.until.format("%Y-%m-%d %H:%M UTC")
     );
-    notify::tell_link(
-        conn,
-        &[res.account_id],
-        res.company_id,
-        "reservation_ends",
-        "/account/reservations",
-        &title,
-        &title,
-    )
+    notify::tell_link(conn, &[res.account_id], res.company_id, "reservation_ends", "/reservations", &title, &title)
 }
 
 /// Job: at its end an active reservation is released and the buyer told.
@@ -295,13 +292,5 @@ pub fn expire(conn: &mut PgConnection, id: i64) -> AppResult<()> {
     }
     end(conn, &res, "expired")?;
     let title = format!("Резерв {sku} снят: срок истёк / Your reservation of {sku} has ended");
-    notify::tell_link(
-        conn,
-        &[res.account_id],
-        res.company_id,
-        "reservation_ended",
-        "/account/reservations",
-        &title,
-        &title,
-    )
+    notify::tell_link(conn, &[res.account_id], res.company_id, "reservation_ended", "/reservations", &title, &title)
 }

@@ -264,3 +264,181 @@ async fn the_cabinet_lists_order_notices_and_marks_them_read() {
     let page = b.get(&format!("/s/{}/account", t.slug)).await;
     assert!(!page.body.contains("class=\"unread\""), "all read now");
 }
+
+/// What staff see as free stock of `sku`.
+async fn free_stock(app: &TestApp, t: &TestTenant, staff: &str, sku: &str) -> String {
+    let r = app.get(&api(t, &format!("/admin/products/{sku}")), Some(staff)).await;
+    r.json()["stock_available"].as_str().map(str::to_owned).unwrap_or_else(|| r.body.clone())
+}
+
+/// The ids in `data-{attr}="…"` of `html`, in page order.
+fn ids(html: &str, attr: &str) -> Vec<String> {
+    let key = format!("data-{attr}=\"");
+    html.match_indices(&key)
+        .map(|(i, _)| {
+            let rest = &html[i + key.len()..];
+            rest[..rest.find('"').unwrap_or(0)].to_owned()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_buyer_reserves_from_the_product_page_orders_or_releases_it_and_waits_for_a_new_product() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (_, _, email) = buyer(&app, &t, INNS[0]).await;
+    let staff = app.login(&t.admin_email, TEST_PASSWORD).await;
+    let s = format!("/s/{}", t.slug);
+    let product = format!("{s}/products/PCS-1");
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = (today + chrono::Duration::days(1)).to_string();
+    let mut b = sign_in(&app, &t, &email, &product).await;
+
+    // In stock: the product page offers a reservation, not the waitlist.
+    let page = b.get(&product).await;
+    assert!(page.body.contains("id=\"reserve-form\"") && !page.body.contains("id=\"waitlist-form\""), "{}", page.body);
+    let r = post_from(
+        &mut b,
+        &product,
+        &format!("{s}/reservations"),
+        &[("sku", "PCS-1"), ("qty", "4"), ("until", &tomorrow)],
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("location")),
+        (303, Some(format!("{product}#reserved-PCS-1"))),
+        "{}",
+        r.body
+    );
+    assert_eq!(free_stock(&app, &t, &staff, "PCS-1").await, "6", "the held units are not sellable");
+
+    // Too late a date, or more than is free: the reason in Russian, nothing changes.
+    let late = (today + chrono::Duration::days(40)).to_string();
+    let r =
+        post_from(&mut b, &product, &format!("{s}/reservations"), &[("sku", "PCS-1"), ("qty", "2"), ("until", &late)])
+            .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("Не удалось зарезервировать PCS-1: срок резерва — с сегодняшнего дня и не дольше 14 дн."),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("id=\"reserve-retry\"") && r.body.contains(&format!("value=\"{late}\"")),
+        "the form to fix"
+    );
+    let r = post_from(&mut b, &product, &format!("{s}/reservations"), &[("sku", "PCS-1"), ("qty", "8"), ("until", "")])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("в наличии только 6 шт"), "{}", r.body);
+    assert_eq!(free_stock(&app, &t, &staff, "PCS-1").await, "6");
+    assert_eq!(ids(&r.body, "reservation").len(), 1, "still one reservation");
+
+    // A second one without a date lasts until tomorrow.
+    let r = post_from(&mut b, &product, &format!("{s}/reservations"), &[("sku", "PCS-1"), ("qty", "2")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(free_stock(&app, &t, &staff, "PCS-1").await, "4");
+    let list = b.get(&format!("{s}/reservations")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let found = ids(&list.body, "reservation");
+    assert_eq!(found.len(), 2, "{}", list.body);
+    let (two, four) = (found[0].clone(), found[1].clone());
+    let last_day = (today + chrono::Duration::days(1)).format("%d.%m.%Y").to_string();
+    assert!(list.body.contains("Ручка оконная") && list.body.contains("Действует") && list.body.contains(&last_day));
+    assert!(
+        list.body.contains(&format!("/reservations/{four}/order"))
+            && list.body.contains(&format!("/reservations/{two}/release"))
+    );
+    let orders = b.get(&format!("{s}/orders")).await;
+    assert!(orders.body.contains("id=\"orders-reservations\"") && orders.body.contains("id=\"orders-waitlist\""));
+
+    // A buyer of another company can neither release nor order it, nor see it.
+    let (_, _, other) = buyer(&app, &t, INNS[1]).await;
+    let mut o = sign_in(&app, &t, &other, &format!("{s}/reservations")).await;
+    assert_eq!(o.post(&format!("{s}/reservations/{two}/release"), &[]).await.status, 404);
+    assert_eq!(o.post(&format!("{s}/reservations/{four}/order"), &[]).await.status, 404);
+    assert!(o.get(&format!("{s}/reservations")).await.body.contains("id=\"reservations-empty\""));
+    assert_eq!(free_stock(&app, &t, &staff, "PCS-1").await, "4");
+
+    // "Order it": an order of the held units, on its page; the stock moves from held to sold.
+    let r = b.post(&format!("{s}/reservations/{four}/order"), &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.header("location").expect("to the order");
+    assert!(to.starts_with(&format!("{s}/orders/")), "{to}");
+    let page = b.get(&to).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("PCS-1") && page.body.contains("400.00"), "{}", page.body);
+    assert_eq!(free_stock(&app, &t, &staff, "PCS-1").await, "4");
+    // "Release": the units come back.
+    let r = b.post(&format!("{s}/reservations/{two}/release"), &[]).await;
+    assert_eq!(r.header("location"), Some(format!("{s}/reservations?done=released")), "{}", r.body);
+    assert_eq!(free_stock(&app, &t, &staff, "PCS-1").await, "6");
+    let list = b.get(&format!("{s}/reservations?done=released")).await;
+    assert!(
+        list.body.contains("Резерв снят") && list.body.contains("Заказан") && list.body.contains(">Снят<"),
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains("/release\""), "nothing left to release");
+    let r = b.post(&format!("{s}/reservations/{two}/release"), &[]).await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("этот резерв уже не действует"), "{}", r.body);
+
+    // Upcoming: the product page offers the waitlist instead.
+    let upcoming = format!("{s}/products/UP-1");
+    let page = b.get(&upcoming).await;
+    assert!(page.body.contains("id=\"waitlist-form\"") && !page.body.contains("id=\"reserve-form\""), "{}", page.body);
+    let r = post_from(&mut b, &upcoming, &format!("{s}/waitlist"), &[("sku", "UP-1"), ("qty", "")]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("location")),
+        (303, Some(format!("{upcoming}#waiting-UP-1"))),
+        "{}",
+        r.body
+    );
+    let r = post_from(&mut b, &upcoming, &format!("{s}/waitlist"), &[("sku", "UP-1"), ("qty", "3")]).await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("вы уже ждёте этот товар"), "{}", r.body);
+    let list = b.get(&format!("{s}/waitlist")).await;
+    assert!(list.body.contains("Новинка") && list.body.contains("ещё ждём"), "{}", list.body);
+    let waiting = ids(&list.body, "waiting");
+    assert_eq!(waiting.len(), 1, "{}", list.body);
+    assert_eq!(o.post(&format!("{s}/waitlist/{}/remove", waiting[0]), &[]).await.status, 404, "not theirs");
+    let r = b.post(&format!("{s}/waitlist/{}/remove", waiting[0]), &[]).await;
+    assert_eq!(r.header("location"), Some(format!("{s}/waitlist?done=removed")), "{}", r.body);
+    assert!(b.get(&format!("{s}/waitlist")).await.body.contains("id=\"waitlist-empty\""));
+}
+
+#[actix_web::test]
+async fn staff_change_a_new_orders_lines_on_its_page() {
+    let app = TestApp::spawn().await;
+    let (t, _) = store(&app).await;
+    let (token, _, _) = buyer(&app, &t, INNS[0]).await;
+    let r = app
+        .post_json(
+            &format!("/s/{}/api/v1/orders", t.slug),
+            &json!({"lines": [{"sku": "PCS-1", "qty": 2}]}),
+            Some(&token),
+        )
+        .await;
+    let number = r.json()["number"].as_str().expect("number").to_owned();
+    let page = format!("/s/{}/admin/orders/{number}", t.slug);
+    let mut b = sign_in(&app, &t, &t.admin_email, &page).await;
+    let shown = b.get(&page).await;
+    assert!(shown.body.contains("id=\"order-lines-edit\""), "staff may change a new order");
+    let lines = format!("{page}/lines");
+    let r = post_from(&mut b, &page, &lines, &[("was.PCS-1", "2"), ("qty.PCS-1", "3")]).await;
+    assert_eq!(r.status, 422, "3 is not a multiple of 2: nothing changes");
+    let r = post_from(
+        &mut b,
+        &page,
+        &lines,
+        &[("was.PCS-1", "2"), ("qty.PCS-1", "4"), ("add_sku", "M-1"), ("add_qty", "2.5")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let v = app.get(&format!("/s/{}/api/v1/orders/{number}", t.slug), Some(&token)).await.json();
+    assert_eq!((v["total"].as_str(), v["lines"].as_array().map(Vec::len)), (Some("431.25"), Some(2)), "{v}");
+    let staff = app.login(&t.admin_email, TEST_PASSWORD).await;
+    let p = app.get(&api(&t, "/admin/products/PCS-1"), Some(&staff)).await.json();
+    assert_eq!(p["stock_available"], "6");
+}

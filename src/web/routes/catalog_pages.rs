@@ -243,6 +243,13 @@ async fn product(
             .collect::<Vec<_>>())
         .unwrap_or_default());
     p["has_breakdown"] = json!(p["price_breakdown"].is_object());
+    // The reservation form's dates: from today to the store's longest reservation, tomorrow first.
+    if b.0.is_some() && t.tenant.has(crate::platform::features::Feature::Reservations) {
+        let days =
+            crate::db::with_tenant(&state.pool, &t.tenant.schema, crate::ordering::reservations::max_days).await?;
+        let today = chrono::Utc::now().date_naive();
+        p["reserve"] = json!({"min": today, "default": today + chrono::Duration::days(1), "max": today + chrono::Duration::days(days)});
+    }
     p["first_image"] = p["images"].get(0).cloned().unwrap_or(Value::Null);
     let title = p["name"].as_str().unwrap_or("").to_owned();
     let ctx = store_page(&req, &title, p).await?;

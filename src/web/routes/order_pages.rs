@@ -6,6 +6,7 @@ mod cart;
 mod checkout;
 pub(crate) mod history;
 mod quick;
+mod reserve;
 
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -39,7 +40,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/orders/{number}/cancel").route(web::post().to(history::cancel)))
         .service(web::resource("/orders/{number}/repeat").route(web::post().to(history::repeat)))
         .service(web::resource("/orders/{number}/approve").route(web::post().to(history::approve)))
-        .service(web::resource("/orders/{number}/decline").route(web::post().to(history::decline)));
+        .service(web::resource("/orders/{number}/decline").route(web::post().to(history::decline)))
+        .service(
+            web::resource("/reservations")
+                .route(web::get().to(reserve::reservations_list))
+                .route(web::post().to(reserve::reserve)),
+        )
+        .service(web::resource("/reservations/{id}/release").route(web::post().to(reserve::release)))
+        .service(web::resource("/reservations/{id}/order").route(web::post().to(reserve::order)))
+        .service(
+            web::resource("/waitlist")
+                .route(web::get().to(reserve::waitlist_list))
+                .route(web::post().to(reserve::subscribe)),
+        )
+        .service(web::resource("/waitlist/{id}/remove").route(web::post().to(reserve::remove)));
 }
 
 /// Texts in the page's language: Fluent keys (with arguments), and the domain's English
