@@ -98,9 +98,10 @@ async fn reservations_page(state: &AppState, req: &HttpRequest, b: &BuyerCtx, ex
     let t = &b.tenant;
     let tx = Tx::new(state, req, t);
     let company = b.company.id;
-    let (v, days) =
-        with_tenant(&state.pool, &t.tenant.schema, move |c| Ok((reservations::list(c, company)?, reservations::max_days(c)?)))
-            .await?;
+    let (v, days) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok((reservations::list(c, company)?, reservations::max_days(c)?))
+    })
+    .await?;
     let can_change = actor(b).may_order();
     let rows: Vec<Value> = v["items"]
         .as_array()
@@ -195,7 +196,9 @@ pub(super) async fn reserve(
 /// Why `reservations::reserve` refused, as a code with the facts to word it, and the status.
 fn reserve_refusal(c: &mut PgConnection, sku: &str, qty: Decimal, e: AppError) -> AppResult<(Value, u16)> {
     Ok(match e {
-        AppError::Validation(f) if f.contains_key("until") => (json!({"code": "until", "days": reservations::max_days(c)?}), 422),
+        AppError::Validation(f) if f.contains_key("until") => {
+            (json!({"code": "until", "days": reservations::max_days(c)?}), 422)
+        }
         AppError::Detailed { code: "insufficient_stock", details, .. } => {
             let available = details.get("lines").map(|l| l[0]["available"].clone()).unwrap_or(Value::Null);
             let unit = crate::catalog::products::find_by_sku(c, sku)?.map(|p| p.unit).unwrap_or_default();
