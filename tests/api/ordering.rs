@@ -68,6 +68,16 @@ async fn account_id(app: &TestApp, email: &str) -> i64 {
 
 /// Adds a new person to `company` with `role`; returns their token.
 async fn colleague(app: &TestApp, t: &TestTenant, company: i64, role: &'static str) -> String {
+    colleague_with_email(app, t, company, role).await.0
+}
+
+/// [`colleague`], also answering their e-mail and account id.
+async fn colleague_with_email(
+    app: &TestApp,
+    t: &TestTenant,
+    company: i64,
+    role: &'static str,
+) -> (String, String, i64) {
     let (email, token) = app.user_token().await;
     let id = account_id(app, &email).await;
     let schema = t.tenant.schema.clone();
@@ -76,7 +86,7 @@ async fn colleague(app: &TestApp, t: &TestTenant, company: i64, role: &'static s
             .expect("member")
     })
     .await;
-    token
+    (token, email, id)
 }
 
 #[actix_web::test]
@@ -612,16 +622,7 @@ async fn orders_above_a_buyers_limit_wait_for_the_company_admin() {
     let app = TestApp::spawn().await;
     let (t, _) = store(&app).await;
     let (admin, company, _) = buyer(&app, &t, INNS[0]).await;
-    let (mate_email, mate) = app.user_token().await;
-    let mate_id = account_id(&app, &mate_email).await;
-    let schema = t.tenant.schema.clone();
-    app.db(move |c| {
-        tradeport::db::in_tenant(c, &schema, |c| {
-            tradeport::identity::companies::add_member(c, company, mate_id, "buyer")
-        })
-        .expect("member")
-    })
-    .await;
+    let (mate, _, mate_id) = colleague_with_email(&app, &t, company, "buyer").await;
     let r = app
         .patch_json(&api(&t, &format!("/account/users/{mate_id}")), &json!({"order_limit": "300"}), Some(&admin))
         .await;
@@ -831,16 +832,7 @@ async fn the_company_admin_sets_a_buyers_order_limit_on_the_users_page() {
     let app = TestApp::spawn().await;
     let (t, _) = store(&app).await;
     let (_, company, admin_email) = buyer(&app, &t, INNS[0]).await;
-    let (mate_email, _) = app.user_token().await;
-    let mate_id = account_id(&app, &mate_email).await;
-    let schema = t.tenant.schema.clone();
-    app.db(move |c| {
-        tradeport::db::in_tenant(c, &schema, |c| {
-            tradeport::identity::companies::add_member(c, company, mate_id, "buyer")
-        })
-        .expect("member")
-    })
-    .await;
+    let (_, _, mate_id) = colleague_with_email(&app, &t, company, "buyer").await;
     let mut b = crate::helpers::Browser::new(&app);
     b.get(&format!("/s/{}/login", t.slug)).await;
     let r =
