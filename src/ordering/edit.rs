@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 
 use super::lines::{check_qty, money, orderable};
 use super::notify;
-use super::orders::{event, take_stock, Order};
+use super::orders::{event, Order};
+use super::stock::take_stock;
 use crate::catalog::products::{self, Product};
 use crate::catalog::settings::CatalogSettings;
 use crate::db::schema_tenant::{order_allocations as oa, order_lines as ol, orders};

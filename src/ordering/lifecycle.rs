@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::notify;
-use super::orders::{event, find_for, return_stock, Order};
+use super::orders::{event, find_for, Order};
+use super::stock::return_stock;
 use super::Actor;
 use crate::db::schema_tenant::{order_allocations, order_lines, orders};
 use crate::error::{AppError, AppResult};
@@ -120,7 +121,7 @@ fn take_for(conn: &mut PgConnection, o: &Order, _locale: &str) -> AppResult<()> 
     products.sort_by_key(|p| p.id);
     let pairs: Vec<(crate::catalog::products::Product, rust_decimal::Decimal)> =
         products.into_iter().filter_map(|p| lines.iter().find(|(id, _)| *id == p.id).map(|(_, q)| (p, *q))).collect();
-    super::orders::take_stock(conn, o.id, &pairs)
+    super::stock::take_stock(conn, o.id, &pairs)
 }
 
 /// What staff may change on an order.

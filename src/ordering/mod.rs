@@ -11,6 +11,7 @@ pub mod notify;
 pub mod orders;
 pub mod quick;
 pub mod reservations;
+pub mod stock;
 pub mod waitlist;
 
 use crate::identity::companies::Company;

@@ -15,7 +15,7 @@ use super::carts;
 use super::lines::{check_qty, money, orderable, Totals};
 use super::Actor;
 use crate::catalog::settings::CatalogSettings;
-use crate::db::schema_tenant::{order_allocations, order_events, order_lines, orders, stock, warehouses};
+use crate::db::schema_tenant::{order_events, order_lines, orders};
 use crate::error::{AppError, AppResult};
 use crate::money::{format, format_qty};
 use crate::platform::tenant_settings;
@@ -381,7 +381,7 @@ pub fn place_lines(
     .get_result(conn)?;
 
     if kind == "order" && status == "new" {
-        take_stock(conn, inserted.id, &lines)?;
+        super::stock::take_stock(conn, inserted.id, &lines)?;
     }
     let rows: Vec<_> = priced
         .iter()
@@ -422,125 +422,6 @@ fn address_of(conn: &mut PgConnection, company: i64, id: i64) -> AppResult<Strin
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::field("delivery.address_id", "not one of your company's addresses"))
-}
-
-/// A warehouse's stock of one product not yet sold or held.
-#[derive(QueryableByName)]
-pub struct Free {
-    #[diesel(sql_type = BigInt)]
-    pub warehouse_id: i64,
-    #[diesel(sql_type = Numeric)]
-    pub free: Decimal,
-}
-
-/// The product's stock rows, warehouses in their order, locked until the transaction ends.
-pub fn free_rows(conn: &mut PgConnection, product: i64) -> AppResult<Vec<Free>> {
-    Ok(diesel::sql_query(
-        "SELECT st.warehouse_id, st.quantity - st.reserved AS free FROM stock st JOIN warehouses w ON w.id = st.warehouse_id \
-         WHERE st.product_id = $1 ORDER BY w.position, w.id FOR UPDATE OF st",
-    )
-    .bind::<BigInt, _>(product)
-    .load(conn)?)
-}
-
-/// Takes each line's quantity from stock: from the first warehouse when it has it all (one
-/// conditional update, a prepared statement), else across warehouses in their order under
-/// row locks. Short lines are a 409 `insufficient_stock` naming each with what is available.
-pub fn take_stock(
-    conn: &mut PgConnection,
-    order: i64,
-    lines: &[(crate::catalog::products::Product, Decimal)],
-) -> AppResult<()> {
-    let mut short = Vec::new();
-    let mut taken: Vec<(i64, i64, Decimal)> = Vec::new();
-    for (p, qty) in lines {
-        // Most stores keep one warehouse: one cached, conditional update on the first.
-        let first = warehouses::table
-            .select(warehouses::id)
-            .order((warehouses::position, warehouses::id))
-            .limit(1)
-            .single_value();
-        let one: Option<i64> = diesel::update(
-            stock::table
-                .filter(stock::product_id.eq(p.id))
-                .filter(stock::warehouse_id.nullable().eq(first))
-                .filter((stock::quantity - stock::reserved).ge(*qty)),
-        )
-        .set((stock::quantity.eq(stock::quantity - *qty), stock::updated_at.eq(diesel::dsl::now)))
-        .returning(stock::warehouse_id)
-        .get_result(conn)
-        .optional()?;
-        if let Some(w) = one {
-            taken.push((p.id, w, *qty));
-            continue;
-        }
-        // Split across warehouses: lock every row of the product, then take in order.
-        let rows = free_rows(conn, p.id)?;
-        let free: Decimal = rows.iter().map(|r| r.free.max(Decimal::ZERO)).sum();
-        if free < *qty {
-            short.push(json!({"sku": p.sku, "requested": format_qty(*qty), "available": format_qty(free)}));
-            continue;
-        }
-        let mut left = *qty;
-        for r in rows.iter().filter(|r| r.free > Decimal::ZERO) {
-            let take = left.min(r.free);
-            diesel::sql_query(
-                "UPDATE stock SET quantity = quantity - $3, updated_at = now() \
-                 WHERE product_id = $1 AND warehouse_id = $2 AND quantity - reserved >= $3",
-            )
-            .bind::<BigInt, _>(p.id)
-            .bind::<BigInt, _>(r.warehouse_id)
-            .bind::<Numeric, _>(take)
-            .execute(conn)?;
-            taken.push((p.id, r.warehouse_id, take));
-            left -= take;
-            if left.is_zero() {
-                break;
-            }
-        }
-    }
-    if !short.is_empty() {
-        let skus: Vec<String> = short.iter().filter_map(|s| s["sku"].as_str().map(str::to_owned)).collect();
-        let mut details = Map::new();
-        details.insert("lines".into(), Value::Array(short));
-        return Err(AppError::Detailed {
-            status: 409,
-            code: "insufficient_stock",
-            message: format!("not enough stock for {}", skus.join(", ")),
-            details,
-        });
-    }
-    let rows: Vec<_> = taken
-        .iter()
-        .map(|(p, w, q)| {
-            (
-                order_allocations::order_id.eq(order),
-                order_allocations::product_id.eq(*p),
-                order_allocations::warehouse_id.eq(*w),
-                order_allocations::qty.eq(*q),
-            )
-        })
-        .collect();
-    // A supplement or an edit may take more of a product from a warehouse already used.
-    diesel::insert_into(order_allocations::table)
-        .values(rows)
-        .on_conflict((order_allocations::order_id, order_allocations::product_id, order_allocations::warehouse_id))
-        .do_update()
-        .set(order_allocations::qty.eq(order_allocations::qty + diesel::upsert::excluded(order_allocations::qty)))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Puts an order's stock back where it was taken from.
-pub fn return_stock(conn: &mut PgConnection, order: i64) -> AppResult<()> {
-    diesel::sql_query(
-        "UPDATE stock s SET quantity = s.quantity + a.qty, updated_at = now() FROM order_allocations a \
-         WHERE a.order_id = $1 AND s.product_id = a.product_id AND s.warehouse_id = a.warehouse_id",
-    )
-    .bind::<BigInt, _>(order)
-    .execute(conn)?;
-    diesel::delete(order_allocations::table.filter(order_allocations::order_id.eq(order))).execute(conn)?;
-    Ok(())
 }
 
 pub fn event(

@@ -42,7 +42,7 @@ pub struct Reservation {
 /// Holds `qty` of `p` across warehouses (in their order) for reservation `id`; 409
 /// `insufficient_stock` when there is not enough free stock.
 pub fn hold(conn: &mut PgConnection, id: i64, p: &Product, qty: Decimal) -> AppResult<()> {
-    let rows = orders::free_rows(conn, p.id)?;
+    let rows = super::stock::free_rows(conn, p.id)?;
     let free: Decimal = rows.iter().map(|r| r.free.max(Decimal::ZERO)).sum();
     if free < qty {
         let mut details = serde_json::Map::new();

@@ -20,6 +20,7 @@ pub mod order_api;
 pub mod order_pages;
 pub mod platform_api;
 pub mod platform_pages;
+pub mod reservation_api;
 pub mod store_pages;
 pub mod storefront;
 
@@ -39,6 +40,7 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin_catalog_api::configure)
         .configure(admin_pricing_api::configure)
         .configure(order_api::configure)
+        .configure(reservation_api::configure)
         .configure(admin_order_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)
