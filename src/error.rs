@@ -172,6 +172,12 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::SerializationFailure, _) => {
                 AppError::conflict("concurrent_update", "the data changed concurrently; please retry")
             }
+            // A statement or lock wait over its timeout (SQLSTATE 57014, 55P03): nothing was
+            // done, the client may try again (with its Idempotency-Key), so 503, not 500.
+            E::DatabaseError(_, info) if info.message().starts_with("canceling statement due to") => {
+                tracing::warn!(error = %info.message(), "statement cancelled by a timeout");
+                AppError::Unavailable("the store is busy right now: try again in a moment".into())
+            }
             // diesel has no kind for SQLSTATE 40P01; PostgreSQL's message is stable.
             E::DatabaseError(_, info) if info.message().starts_with("deadlock detected") => {
                 AppError::conflict("concurrent_update", "the data changed concurrently; please retry")

@@ -852,3 +852,21 @@ async fn the_company_admin_sets_a_buyers_order_limit_on_the_users_page() {
     assert_eq!(r.status, 303);
     assert!(!b.get(&users).await.body.contains("value=\"25000.50\""), "an empty field removes it");
 }
+
+#[actix_web::test]
+async fn a_statement_cancelled_by_its_timeout_is_a_503_to_retry_not_a_500() {
+    let app = TestApp::spawn().await;
+    let t = app.new_tenant().await;
+    let schema = t.tenant.schema.clone();
+    let err = app
+        .db(move |c| {
+            tradeport::db::in_tenant(c, &schema, |c| {
+                diesel::sql_query("SELECT set_config('statement_timeout', '20ms', true)").execute(c)?;
+                diesel::sql_query("SELECT pg_sleep(1)").execute(c)?;
+                Ok(())
+            })
+            .err()
+        })
+        .await;
+    assert!(matches!(err, Some(tradeport::error::AppError::Unavailable(_))), "{err:?}");
+}
