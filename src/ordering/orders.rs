@@ -544,3 +544,30 @@ pub fn find_for(conn: &mut PgConnection, company: i64, number: &str) -> AppResul
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))
 }
+
+/// The id of the order `number` (any company: for the supplier's staff).
+pub fn id_by_number(conn: &mut PgConnection, number: &str) -> AppResult<i64> {
+    orders::table
+        .filter(orders::number.eq(number))
+        .select(orders::id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))
+}
+
+/// The order as the supplier's staff see it: [`view`] plus the customer, the internal note
+/// and the manager.
+pub fn staff_view(conn: &mut PgConnection, id: i64, locale: &str) -> AppResult<Value> {
+    use crate::db::schema_tenant::companies;
+    let mut v = view(conn, id, locale)?;
+    let (company_id, note, manager): (i64, String, Option<i64>) = orders::table
+        .find(id)
+        .select((orders::company_id, orders::internal_note, orders::manager_account_id))
+        .first(conn)?;
+    let (name, inn): (String, String) =
+        companies::table.find(company_id).select((companies::name, companies::inn)).first(conn)?;
+    v["customer"] = json!({"id": company_id, "name": name, "inn": inn});
+    v["internal_note"] = json!(note);
+    v["manager_account_id"] = json!(manager);
+    Ok(v)
+}

@@ -30,32 +30,6 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, s: StaffCtx) -> AppR
     Ok(HttpResponse::Ok().json(v))
 }
 
-fn by_number(c: &mut diesel::PgConnection, number: &str) -> AppResult<i64> {
-    use crate::db::schema_tenant::orders as o;
-    use diesel::prelude::*;
-    o::table
-        .filter(o::number.eq(number))
-        .select(o::id)
-        .first(c)
-        .optional()?
-        .ok_or_else(|| crate::error::AppError::not_found("order"))
-}
-
-/// The order as staff see it: the buyer's view plus the company, internal note and manager.
-fn staff_view(c: &mut diesel::PgConnection, id: i64, lang: &str) -> AppResult<serde_json::Value> {
-    use crate::db::schema_tenant::{companies, orders as o};
-    use diesel::prelude::*;
-    let mut v = orders::view(c, id, lang)?;
-    let (company_id, note, manager): (i64, String, Option<i64>) =
-        o::table.find(id).select((o::company_id, o::internal_note, o::manager_account_id)).first(c)?;
-    let (name, inn): (String, String) =
-        companies::table.find(company_id).select((companies::name, companies::inn)).first(c)?;
-    v["customer"] = serde_json::json!({"id": company_id, "name": name, "inn": inn});
-    v["internal_note"] = serde_json::json!(note);
-    v["manager_account_id"] = serde_json::json!(manager);
-    Ok(v)
-}
-
 async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -65,8 +39,8 @@ async fn show(
     s.require(SEE_ORDERS)?;
     let (number, lang) = (path.into_inner().number, locale(&req, Some(&s.tenant)));
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let id = by_number(c, &number)?;
-        staff_view(c, id, &lang)
+        let id = orders::id_by_number(c, &number)?;
+        orders::staff_view(c, id, &lang)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -83,7 +57,7 @@ async fn update(
     let (number, lang, me) = (path.into_inner().number, locale(&req, Some(&s.tenant)), s.user.account.id);
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let id = lifecycle::staff_update(c, me, &number, &body)?;
-        staff_view(c, id, &lang)
+        orders::staff_view(c, id, &lang)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -99,7 +73,7 @@ async fn convert(
     let (number, lang, me) = (path.into_inner().number, locale(&req, Some(&s.tenant)), s.user.account.id);
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let id = lifecycle::convert_preorder(c, me, &number, &lang)?;
-        staff_view(c, id, &lang)
+        orders::staff_view(c, id, &lang)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -117,11 +91,11 @@ async fn edit_lines(
     let (number, lang, me, body) =
         (path.into_inner().number, locale(&req, Some(&s.tenant)), s.user.account.id, body.into_inner());
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let id = by_number(c, &number)?;
+        let id = orders::id_by_number(c, &number)?;
         let changes = crate::ordering::edit::parse(c, &body.lines, true)?;
         let settings = crate::catalog::settings::load(c)?;
         crate::ordering::edit::apply(c, id, crate::ordering::edit::Editor::Staff(me), changes, &settings, &lang)?;
-        staff_view(c, id, &lang)
+        orders::staff_view(c, id, &lang)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -140,21 +140,8 @@ async fn page(
     let tx = Tx::new(state, req, &s.tenant);
     let lang = tx.lang.clone();
     let (mut v, names, staff_list) = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let id: i64 = o::table
-            .filter(o::number.eq(&number))
-            .select(o::id)
-            .first(c)
-            .optional()?
-            .ok_or_else(|| AppError::not_found("order"))?;
-        let mut v = orders::view(c, id, &lang)?;
-        let (company_id, note, manager): (i64, String, Option<i64>) =
-            o::table.find(id).select((o::company_id, o::internal_note, o::manager_account_id)).first(c)?;
-        let (name, inn): (String, String) =
-            companies::table.find(company_id).select((companies::name, companies::inn)).first(c)?;
-        v["customer"] = json!({"id": company_id, "name": name, "inn": inn});
-        v["internal_note"] = json!(note);
-        v["manager_account_id"] = json!(manager);
-        Ok((v, event_names(c, id)?, staff::list(c)?))
+        let id = orders::id_by_number(c, &number)?;
+        Ok((orders::staff_view(c, id, &lang)?, event_names(c, id)?, staff::list(c)?))
     })
     .await?;
     decorate(&tx, &mut v, &names, true);
@@ -303,12 +290,7 @@ async fn edit_lines(
     }
     let (me, n, lang) = (s.user.account.id, number.clone(), Tx::new(&state, &req, &t).lang);
     let r = with_tenant(&state.pool, &t.tenant.schema, move |c| {
-        let id: i64 = o::table
-            .filter(o::number.eq(&n))
-            .select(o::id)
-            .first(c)
-            .optional()?
-            .ok_or_else(|| AppError::not_found("order"))?;
+        let id = orders::id_by_number(c, &n)?;
         let changes = crate::ordering::edit::parse(c, &lines, true)?;
         let settings = crate::catalog::settings::load(c)?;
         crate::ordering::edit::apply(c, id, crate::ordering::edit::Editor::Staff(me), changes, &settings, &lang)
