@@ -870,3 +870,24 @@ async fn a_statement_cancelled_by_its_timeout_is_a_503_to_retry_not_a_500() {
         .await;
     assert!(matches!(err, Some(tradeport::error::AppError::Unavailable(_))), "{err:?}");
 }
+
+#[actix_web::test]
+async fn reservations_and_the_waitlist_are_absent_where_the_plan_has_none() {
+    let app = TestApp::spawn().await;
+    let t = app
+        .new_tenant_with(|o| {
+            o.plan = Some("start".into());
+            o.settings.insert("require_email_confirmation".into(), json!(false));
+        })
+        .await;
+    let s = staff(&app, &t).await;
+    product(&app, &t, &s, json!({"sku": "A-1", "name": "A", "price": "10.00", "stock": 5})).await;
+    let (b, _, _) = buyer(&app, &t, INNS[0]).await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive().to_string();
+    let r =
+        app.post_json(&api(&t, "/reservations"), &json!({"sku": "A-1", "qty": 1, "until": tomorrow}), Some(&b)).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(app.post_json(&api(&t, "/waitlist"), &json!({"sku": "A-1"}), Some(&b)).await.status, 404);
+    assert_eq!(app.get(&format!("/s/{}/reservations", t.slug), Some(&b)).await.status, 404);
+    assert_eq!(stock_of(&app, &t, "A-1").await, "5", "nothing was held");
+}
