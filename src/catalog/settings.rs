@@ -28,31 +28,42 @@ pub struct CatalogSettings {
 }
 
 pub fn load(conn: &mut PgConnection) -> AppResult<CatalogSettings> {
-    let mut s = CatalogSettings {
-        guest_prices: true,
-        stock_display: Display::Levels,
-        low_threshold: Decimal::from(10),
-        vat_mode: VatMode::Included,
-        currency: "RUB".into(),
-    };
     // One query for all of them.
     use crate::db::schema_tenant::settings;
     let keys = [GUEST_PRICES, STOCK_DISPLAY, LOW_STOCK_THRESHOLD, VAT_MODE, CURRENCY];
     let rows: Vec<(String, serde_json::Value)> =
         settings::table.filter(settings::key.eq_any(keys)).select((settings::key, settings::value)).load(conn)?;
-    for (k, v) in rows {
-        match k.as_str() {
-            GUEST_PRICES => s.guest_prices = v.as_bool().unwrap_or(true),
-            STOCK_DISPLAY => {
-                s.stock_display = if v.as_str() == Some("exact") { Display::Exact } else { Display::Levels }
-            }
-            LOW_STOCK_THRESHOLD => {
-                s.low_threshold = v.as_i64().map(Decimal::from).unwrap_or(s.low_threshold);
-            }
-            VAT_MODE => s.vat_mode = v.as_str().and_then(VatMode::parse).unwrap_or(VatMode::Included),
-            CURRENCY => s.currency = v.as_str().unwrap_or("RUB").to_owned(),
-            _ => {}
-        }
+    Ok(CatalogSettings::from_rows(rows.iter().map(|(k, v)| (k.as_str(), v))))
+}
+
+impl CatalogSettings {
+    /// The settings among all of a tenant's settings (key → value).
+    pub fn from_map(map: &serde_json::Map<String, serde_json::Value>) -> CatalogSettings {
+        CatalogSettings::from_rows(map.iter().map(|(k, v)| (k.as_str(), v)))
     }
-    Ok(s)
+
+    fn from_rows<'a>(rows: impl Iterator<Item = (&'a str, &'a serde_json::Value)>) -> CatalogSettings {
+        let mut s = CatalogSettings {
+            guest_prices: true,
+            stock_display: Display::Levels,
+            low_threshold: Decimal::from(10),
+            vat_mode: VatMode::Included,
+            currency: "RUB".into(),
+        };
+        for (k, v) in rows {
+            match k {
+                GUEST_PRICES => s.guest_prices = v.as_bool().unwrap_or(true),
+                STOCK_DISPLAY => {
+                    s.stock_display = if v.as_str() == Some("exact") { Display::Exact } else { Display::Levels }
+                }
+                LOW_STOCK_THRESHOLD => {
+                    s.low_threshold = v.as_i64().map(Decimal::from).unwrap_or(s.low_threshold);
+                }
+                VAT_MODE => s.vat_mode = v.as_str().and_then(VatMode::parse).unwrap_or(VatMode::Included),
+                CURRENCY => s.currency = v.as_str().unwrap_or("RUB").to_owned(),
+                _ => {}
+            }
+        }
+        s
+    }
 }

@@ -30,12 +30,8 @@ pub enum Editor {
 
 /// Reads `[{sku, qty}]` (an order sent without a cart, a supplement, staff's edit): products
 /// and quantities, every bad line reported; `zero` allows 0 (staff removing a line).
-pub fn parse(
-    conn: &mut PgConnection,
-    sent: &[super::orders::LineIn],
-    zero: bool,
-) -> AppResult<Vec<(Product, Decimal)>> {
-    if sent.is_empty() || sent.len() > super::orders::MAX_DIRECT_LINES {
+pub fn parse(conn: &mut PgConnection, sent: &[super::place::LineIn], zero: bool) -> AppResult<Vec<(Product, Decimal)>> {
+    if sent.is_empty() || sent.len() > super::place::MAX_DIRECT_LINES {
         return Err(AppError::field("lines", "send 1 to 1,000 lines"));
     }
     let mut errors = FieldErrors::new();

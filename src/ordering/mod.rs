@@ -9,6 +9,8 @@ pub mod lifecycle;
 pub mod lines;
 pub mod notify;
 pub mod orders;
+pub mod place;
+pub mod place_write;
 pub mod quick;
 pub mod reservations;
 pub mod stock;
@@ -22,6 +24,8 @@ pub struct Actor {
     pub account_id: i64,
     pub company: Company,
     pub role: String,
+    /// Whether the person confirmed their e-mail (a store may require it to order).
+    pub email_confirmed: bool,
 }
 
 impl Actor {

@@ -79,6 +79,14 @@ pub fn company_admins(conn: &mut PgConnection, company: i64) -> AppResult<Vec<i6
         .load(conn)?)
 }
 
+/// The title and text telling the buyer that order `number` is placed (both languages).
+pub fn placed_texts(number: &str, total: &str, currency: &str) -> (String, String) {
+    (
+        format!("Заказ {number} принят / Order {number} placed"),
+        format!("Заказ {number} на сумму {total} {currency} принят. / Order {number}, {total} {currency}, is placed."),
+    )
+}
+
 pub fn order_placed(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -87,9 +95,7 @@ pub fn order_placed(
     total: &str,
     currency: &str,
 ) -> AppResult<()> {
-    let title = format!("Заказ {number} принят / Order {number} placed");
-    let text =
-        format!("Заказ {number} на сумму {total} {currency} принят. / Order {number}, {total} {currency}, is placed.");
+    let (title, text) = placed_texts(number, total, currency);
     tell(conn, &[actor.account_id], actor.company.id, "order_placed", number, &title, &text)?;
     if status == "awaiting_approval" {
         let admins = company_admins(conn, actor.company.id)?;

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::lines::{check_qty, orderable};
-use super::orders::{self, Checkout, Placed};
+use super::place::{Checkout, Placed};
 use super::{notify, Actor};
 use crate::catalog::products::{self, Product};
 use crate::catalog::settings::CatalogSettings;
@@ -212,7 +212,15 @@ pub fn convert(
     let res = active_for(conn, actor, id)?;
     let p = products::by_ids(conn, &[res.product_id])?.pop().ok_or_else(|| AppError::not_found("product"))?;
     end(conn, &res, "converted")?;
-    let placed = orders::place_lines(conn, actor, settings, &Checkout::plain("order"), vec![(p, res.qty)], locale)?;
+    let placed = super::place_write::place_lines(
+        conn,
+        actor,
+        settings,
+        &Checkout::plain("order"),
+        vec![(p, res.qty)],
+        locale,
+        None,
+    )?;
     let number = placed.order["number"].as_str().unwrap_or_default().to_owned();
     let order_id: i64 = crate::db::schema_tenant::orders::table
         .filter(crate::db::schema_tenant::orders::number.eq(&number))

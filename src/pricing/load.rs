@@ -1,11 +1,15 @@
 //! Loads what applies today for a batch of products and one buyer, then runs the engine.
-//! Five small queries per batch whatever its size (a page of 20 or a cart of 200).
+//! Five small queries per batch whatever its size (a page of 20 or a cart of 200); order
+//! placement reads the same terms in one call ([`Terms::from_json`]).
 
 use std::collections::HashMap;
+
+use std::str::FromStr;
 
 use chrono::Utc;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
+use serde_json::Value;
 
 use super::engine::{compute, Breakdown, GroupTerms, Inputs, Promo};
 use super::VatMode;
@@ -14,7 +18,7 @@ use crate::catalog::products::Product;
 use crate::db::schema_tenant::{
     customer_prices, price_groups, price_types, product_prices, promotions, quantity_breaks,
 };
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// `(id, name, kind, value, product ids, category ids, price groups)` of a running promotion.
 type PromoRow = (i64, String, String, Decimal, Vec<i64>, Vec<i64>, Vec<String>);
@@ -67,6 +71,17 @@ fn group_of(conn: &mut PgConnection, code: &str) -> AppResult<Option<Group>> {
     }))
 }
 
+/// What applies today to a batch of products for one buyer: the group's terms and price
+/// type, contract prices, quantity breaks and the running promotions open to the buyer.
+#[derive(Default)]
+pub struct Terms {
+    group: Option<Group>,
+    type_prices: HashMap<i64, Decimal>,
+    contracts: HashMap<i64, Decimal>,
+    breaks: HashMap<i64, Vec<(Decimal, Decimal)>>,
+    promos: Vec<PromoRow>,
+}
+
 /// Prices `items` (product, quantity) for `buyer` (`None`: a guest, who pays the base price
 /// and sees promotions open to everyone).
 pub fn price_many(
@@ -76,6 +91,12 @@ pub fn price_many(
     items: &[(&Product, Decimal)],
 ) -> AppResult<HashMap<i64, Breakdown>> {
     let ids: Vec<i64> = items.iter().map(|(p, _)| p.id).collect();
+    let terms = terms(conn, buyer, &ids)?;
+    price_with(conn, terms, buyer, vat_mode, items)
+}
+
+/// Reads the [`Terms`] for `buyer` and the products `ids` (five small queries).
+pub fn terms(conn: &mut PgConnection, buyer: Option<&Buyer>, ids: &[i64]) -> AppResult<Terms> {
     let today = Utc::now().date_naive();
     let group = match buyer.and_then(|b| b.price_group.as_deref()) {
         Some(code) => group_of(conn, code)?,
@@ -84,7 +105,7 @@ pub fn price_many(
     let mut type_prices: HashMap<i64, Decimal> = HashMap::new();
     if let Some(g) = group.as_ref().filter(|g| g.price_type != "base") {
         type_prices = product_prices::table
-            .filter(product_prices::product_id.eq_any(&ids))
+            .filter(product_prices::product_id.eq_any(ids))
             .filter(product_prices::price_type.eq(&g.price_type))
             .select((product_prices::product_id, product_prices::price))
             .load::<(i64, Decimal)>(conn)?
@@ -95,19 +116,18 @@ pub fn price_many(
     if let Some(b) = buyer {
         let rows: Vec<(i64, Decimal)> = customer_prices::table
             .filter(customer_prices::company_id.eq(b.company_id))
-            .filter(customer_prices::product_id.eq_any(&ids))
+            .filter(customer_prices::product_id.eq_any(ids))
             .filter(customer_prices::valid_from.is_null().or(customer_prices::valid_from.le(today)))
             .filter(customer_prices::valid_to.is_null().or(customer_prices::valid_to.ge(today)))
             .select((customer_prices::product_id, customer_prices::price))
             .load(conn)?;
         for (pid, price) in rows {
-            let e = contracts.entry(pid).or_insert(price);
-            *e = (*e).min(price);
+            add_contract(&mut contracts, pid, price);
         }
     }
     let mut breaks: HashMap<i64, Vec<(Decimal, Decimal)>> = HashMap::new();
     for (pid, min, pct) in quantity_breaks::table
-        .filter(quantity_breaks::product_id.eq_any(&ids))
+        .filter(quantity_breaks::product_id.eq_any(ids))
         .select((quantity_breaks::product_id, quantity_breaks::min_qty, quantity_breaks::discount_percent))
         .load::<(i64, Decimal, Decimal)>(conn)?
     {
@@ -128,6 +148,76 @@ pub fn price_many(
             promotions::price_groups,
         ))
         .load(conn)?;
+    Ok(Terms { group, type_prices, contracts, breaks, promos })
+}
+
+/// A company may hold several contract prices for a product today: the lowest applies.
+fn add_contract(contracts: &mut HashMap<i64, Decimal>, product: i64, price: Decimal) {
+    let e = contracts.entry(product).or_insert(price);
+    *e = (*e).min(price);
+}
+
+fn dec(v: &Value) -> AppResult<Decimal> {
+    v.as_str()
+        .and_then(|s| Decimal::from_str(s).ok())
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("pricing terms: {v} is not a decimal")))
+}
+
+fn rows(v: &Value) -> impl Iterator<Item = &Vec<Value>> {
+    v.as_array().into_iter().flatten().filter_map(Value::as_array)
+}
+
+impl Terms {
+    /// The terms as the tenant's `order_inputs` function reads them in one call (its
+    /// `group`, `type_prices`, `contracts`, `breaks` and `promotions`, decimals as text).
+    pub fn from_json(v: &Value) -> AppResult<Terms> {
+        let mut t = Terms::default();
+        if let Some(g) = v.get("group").filter(|g| g.is_object()) {
+            let text = |k: &str| g[k].as_str().unwrap_or_default().to_owned();
+            t.group = Some(Group {
+                code: text("code"),
+                name: text("name"),
+                price_type: text("price_type"),
+                price_type_name: text("price_type_name"),
+                discount: dec(&g["discount"])?,
+            });
+        }
+        for r in rows(&v["type_prices"]) {
+            t.type_prices.insert(r[0].as_i64().unwrap_or_default(), dec(&r[1])?);
+        }
+        for r in rows(&v["contracts"]) {
+            add_contract(&mut t.contracts, r[0].as_i64().unwrap_or_default(), dec(&r[1])?);
+        }
+        for r in rows(&v["breaks"]) {
+            t.breaks.entry(r[0].as_i64().unwrap_or_default()).or_default().push((dec(&r[1])?, dec(&r[2])?));
+        }
+        for r in rows(&v["promotions"]) {
+            let ids = |x: &Value| x.as_array().into_iter().flatten().filter_map(Value::as_i64).collect::<Vec<_>>();
+            let groups = r[6].as_array().into_iter().flatten().filter_map(|g| g.as_str().map(str::to_owned));
+            t.promos.push((
+                r[0].as_i64().unwrap_or_default(),
+                r[1].as_str().unwrap_or_default().to_owned(),
+                r[2].as_str().unwrap_or_default().to_owned(),
+                dec(&r[3])?,
+                ids(&r[4]),
+                ids(&r[5]),
+                groups.collect(),
+            ));
+        }
+        Ok(t)
+    }
+}
+
+/// Prices `items` for `buyer` under `terms` (loads the categories only when a running
+/// promotion names some).
+pub fn price_with(
+    conn: &mut PgConnection,
+    terms: Terms,
+    buyer: Option<&Buyer>,
+    vat_mode: VatMode,
+    items: &[(&Product, Decimal)],
+) -> AppResult<HashMap<i64, Breakdown>> {
+    let Terms { group, type_prices, contracts, mut breaks, promos } = terms;
     let group_code = group.as_ref().map(|g| g.code.clone());
     let promos: Vec<_> =
         promos.into_iter().filter(|p| p.6.is_empty() || group_code.as_ref().is_some_and(|g| p.6.contains(g))).collect();

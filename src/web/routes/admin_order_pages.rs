@@ -273,17 +273,17 @@ async fn edit_lines(
     s.require(MANAGE_ORDERS)?;
     let (number, fields) = (path.into_inner().number, form.into_inner());
     let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-    let mut lines: Vec<crate::ordering::orders::LineIn> = fields
+    let mut lines: Vec<crate::ordering::place::LineIn> = fields
         .iter()
         .filter_map(|(k, v)| {
             let sku = k.strip_prefix("qty.")?;
             let was = get(&format!("was.{sku}"));
-            (v.trim() != was).then(|| crate::ordering::orders::LineIn { sku: sku.to_owned(), qty: json!(v.trim()) })
+            (v.trim() != was).then(|| crate::ordering::place::LineIn { sku: sku.to_owned(), qty: json!(v.trim()) })
         })
         .collect();
     let add = get("add_sku");
     if !add.is_empty() {
-        lines.push(crate::ordering::orders::LineIn { sku: add, qty: json!(get("add_qty")) });
+        lines.push(crate::ordering::place::LineIn { sku: add, qty: json!(get("add_qty")) });
     }
     if lines.is_empty() {
         return Ok(see_other(&s.tenant.link(&format!("/admin/orders/{}", urlencode(&number)))));

@@ -10,10 +10,10 @@ use crate::app::AppState;
 use crate::catalog::settings as catalog_settings;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult};
-use crate::ordering::orders::{self, PlaceRequest};
+use crate::ordering::orders;
+use crate::ordering::place::{self, PlaceRequest};
 use crate::ordering::{carts, quick, Actor};
 use crate::platform::features::Feature;
-use crate::platform::tenant_settings;
 use crate::web::render::locale;
 use crate::web::roles::BuyerCtx;
 use crate::web::routes::catalog_api::pairs;
@@ -44,7 +44,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub fn actor(b: &BuyerCtx) -> Actor {
-    Actor { account_id: b.user.account.id, company: b.company.clone(), role: b.role.clone() }
+    Actor {
+        account_id: b.user.account.id,
+        company: b.company.clone(),
+        role: b.role.clone(),
+        email_confirmed: b.user.account.email_confirmed_at.is_some(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -324,23 +329,13 @@ pub async fn place_with_retries(
     lang: &str,
     body: PlaceRequest,
     key: Option<String>,
-) -> AppResult<orders::Placed> {
-    let confirmed = b.user.account.email_confirmed_at.is_some();
+) -> AppResult<place::Placed> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (a, body, key, lang) = (actor(b), body.clone(), key.clone(), lang.to_owned());
         let result = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
-            if !confirmed && tenant_settings::get_bool(c, tenant_settings::REQUIRE_EMAIL_CONFIRMATION, true)? {
-                return Err(AppError::Detailed {
-                    status: 403,
-                    code: "email_not_confirmed",
-                    message: "confirm your e-mail address first: follow the link we sent you".into(),
-                    details: serde_json::Map::new(),
-                });
-            }
-            let settings = catalog_settings::load(c)?;
-            orders::place(c, &a, &settings, &body, key.as_deref(), &lang)
+            place::place(c, &a, &body, key.as_deref(), &lang)
         })
         .await;
         match result {
@@ -446,7 +441,7 @@ async fn decide(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinesBody {
-    pub lines: Vec<orders::LineIn>,
+    pub lines: Vec<place::LineIn>,
 }
 
 /// The buyer adds lines (or quantities) to an order that is still new.

@@ -16,7 +16,7 @@ use crate::db::with_tenant;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::identity::companies;
 use crate::ordering::carts;
-use crate::ordering::orders::{Delivery, PlaceRequest};
+use crate::ordering::place::{Delivery, PlaceRequest};
 use crate::platform::features::Feature;
 use crate::platform::tenant_settings;
 use crate::web::auth::MaybeUser;
