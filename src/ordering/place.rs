@@ -184,11 +184,7 @@ type Lines = Vec<(Product, Decimal)>;
 
 /// The cart (locked until commit: a colleague's change waits for this order) and its
 /// lines, or the lines sent without a cart.
-fn lines_of(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    req: &PlaceRequest,
-) -> AppResult<(Option<carts::Cart>, Lines)> {
+fn lines_of(conn: &mut PgConnection, actor: &Actor, req: &PlaceRequest) -> AppResult<(Option<carts::Cart>, Lines)> {
     match (req.cart_id, &req.lines) {
         (Some(id), None) => {
             let cart = carts::find(conn, actor, id)?;

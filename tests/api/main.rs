@@ -24,6 +24,7 @@ mod pages;
 mod platform_api;
 mod search;
 mod search_meili;
+mod stock_sync;
 mod store_pages;
 mod tenancy;
 mod webdriver;

@@ -52,7 +52,7 @@ async fn order(app: &TestApp, t: &TestTenant, token: &str, body: &Value, key: Op
     app.send(req.insert_header(("Content-Type", "application/json")), Some(body.to_string())).await
 }
 
-async fn stock_of(app: &TestApp, t: &TestTenant, sku: &str) -> String {
+pub async fn stock_of(app: &TestApp, t: &TestTenant, sku: &str) -> String {
     let r = app.get(&api(t, &format!("/admin/products/{sku}")), Some(&staff(app, t).await)).await;
     r.json()["stock_available"].as_str().map(str::to_owned).unwrap_or_else(|| r.body.clone())
 }

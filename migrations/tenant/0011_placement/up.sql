@@ -129,11 +129,43 @@ ALTER FUNCTION place_order(text, bigint, bigint, text, text, text, text, text, t
     text, date, text, text, boolean, bigint, bigint[], text[], text[], text[], numeric[], numeric[], text[],
     numeric[], numeric[], jsonb[], text, text) SET search_path FROM CURRENT;
 
--- A stock row's change moves its product's total only when the free quantity changed (a
--- touch of `updated_at` alone no longer rewrites the product).
+-- Products' available totals follow stock once per statement, not once per row: an order
+-- of three lines, a 1C stock file of 10,000 rows or a staff edit is one UPDATE of the
+-- products it touched. The change is added as a difference (`stock_available + delta`), so two
+-- transactions changing one product's stock in different warehouses at once both count: the
+-- second waits for the first's product row and adds to what it wrote.
+CREATE FUNCTION stock_sync_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE products p SET stock_available = p.stock_available + d.delta
+          FROM (SELECT n.product_id, sum(n.quantity - n.reserved) AS delta FROM stock_new n GROUP BY 1) d
+         WHERE p.id = d.product_id AND d.delta <> 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE products p SET stock_available = p.stock_available - d.delta
+          FROM (SELECT o.product_id, sum(o.quantity - o.reserved) AS delta FROM stock_old o GROUP BY 1) d
+         WHERE p.id = d.product_id AND d.delta <> 0;
+    ELSE
+        UPDATE products p SET stock_available = p.stock_available + d.delta
+          FROM (SELECT x.product_id, sum(x.free) AS delta
+                  FROM (SELECT n.product_id, n.quantity - n.reserved AS free FROM stock_new n
+                        UNION ALL
+                        SELECT o.product_id, o.reserved - o.quantity FROM stock_old o) x
+                 GROUP BY 1) d
+         WHERE p.id = d.product_id AND d.delta <> 0;
+    END IF;
+    RETURN NULL;
+END $$;
+ALTER FUNCTION stock_sync_rows() SET search_path FROM CURRENT;
 DROP TRIGGER stock_sync ON stock;
-CREATE TRIGGER stock_sync AFTER INSERT OR DELETE ON stock FOR EACH ROW EXECUTE FUNCTION stock_sync();
-CREATE TRIGGER stock_sync_update AFTER UPDATE ON stock FOR EACH ROW
-    WHEN (NEW.quantity - NEW.reserved IS DISTINCT FROM OLD.quantity - OLD.reserved
-          OR NEW.product_id IS DISTINCT FROM OLD.product_id)
-    EXECUTE FUNCTION stock_sync();
+CREATE TRIGGER stock_sync_insert AFTER INSERT ON stock REFERENCING NEW TABLE AS stock_new
+    FOR EACH STATEMENT EXECUTE FUNCTION stock_sync_rows();
+CREATE TRIGGER stock_sync_update AFTER UPDATE ON stock REFERENCING OLD TABLE AS stock_old NEW TABLE AS stock_new
+    FOR EACH STATEMENT EXECUTE FUNCTION stock_sync_rows();
+CREATE TRIGGER stock_sync_delete AFTER DELETE ON stock REFERENCING OLD TABLE AS stock_old
+    FOR EACH STATEMENT EXECUTE FUNCTION stock_sync_rows();
+-- Totals as the row trigger left them are exact; this keeps them so if anything drifted.
+UPDATE products p SET stock_available = t.free
+  FROM (SELECT p2.id, coalesce((SELECT sum(s.quantity - s.reserved) FROM stock s WHERE s.product_id = p2.id), 0) AS free
+          FROM products p2) t
+ WHERE p.id = t.id AND p.stock_available IS DISTINCT FROM t.free;
+DROP FUNCTION stock_sync();
