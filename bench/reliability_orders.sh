@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # T11 (SECURITY.md): PostgreSQL stopped with `-m immediate` and started again while 20 clients
-# place 200 orders over HTTP, retrying each with the same Idempotency-Key until it is answered.
+# place 200 orders over HTTP (each client pausing T11_PACE s between orders; PostgreSQL stops
+# after a quarter are answered), retrying each with the same Idempotency-Key until it is answered.
 # Checks: every 201 order exists exactly once, no order exists that no client was told about,
 # stock taken equals the quantities ordered, each order has its mail in the outbox, /readyz is
 # false during the outage and true after. STOPS THE MACHINE'S POSTGRESQL for ~5 s: run it alone.

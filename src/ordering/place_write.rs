@@ -193,12 +193,24 @@ struct Inserted {
     id: i64,
     #[diesel(sql_type = Text)]
     number: String,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
 }
 
-/// One call of `place_order` (migrations/tenant/0011_placement). `None` when the first
-/// warehouse cannot serve every line whole: nothing was written, its rows stay locked.
+/// What `place_order` answers: the order, or (`id` null) the lines short over all warehouses.
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    number: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    created_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    short: Option<Value>,
+}
+
+/// One call of `place_order` (migrations/tenant/0011_placement). A 409 naming the short lines
+/// when the stock is not there; `None` when it is there but not all in the first warehouse
+/// (nothing was written; the rows it locked stay locked).
 fn write_at_once(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -214,7 +226,7 @@ fn write_at_once(
     let num = |f: fn(&Priced) -> Decimal| priced.iter().map(f).collect::<Vec<Decimal>>();
     let breakdowns: Vec<Value> = priced.iter().map(|l| serde_json::to_value(l.3).unwrap_or_default()).collect();
     let names: Vec<String> = priced.iter().map(|l| l.0.name_in(locale).to_owned()).collect();
-    let row: Option<Inserted> = diesel::sql_query(
+    let row: Written = diesel::sql_query(
         "SELECT * FROM place_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
          $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
     )
@@ -249,13 +261,26 @@ fn write_at_once(
     .bind::<Array<Jsonb>, _>(&breakdowns)
     .bind::<Text, _>(&title)
     .bind::<Text, _>(&text)
-    .get_result(conn)
-    .optional()?;
-    let Some(row) = row else { return Ok(None) };
+    .get_result(conn)?;
+    let (Some(id), Some(number), Some(at)) = (row.id, row.number, row.created_at) else {
+        let short: Vec<Value> = row
+            .short
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                let (pid, free) = (s[0].as_i64()?, s[1].as_str()?.parse::<Decimal>().ok()?);
+                let (p, qty, ..) = priced.iter().find(|l| l.0.id == pid)?;
+                Some(super::stock::short_line(&p.sku, *qty, free))
+            })
+            .collect();
+        return if short.is_empty() { Ok(None) } else { Err(super::stock::insufficient(short)) };
+    };
     // The answer is what was written: no need to read it back.
     let order = Order {
-        id: row.id,
-        number: row.number,
+        id,
+        number,
         company_id: actor.company.id,
         account_id: actor.account_id,
         kind: co.kind.clone(),
@@ -271,8 +296,8 @@ fn write_at_once(
         expected_date: None,
         po_number: co.po.clone(),
         comment: co.comment.clone(),
-        created_at: row.created_at,
-        updated_at: row.created_at,
+        created_at: at,
+        updated_at: at,
     };
     let lines: Vec<LineRow> = priced
         .iter()
@@ -282,7 +307,7 @@ fn write_at_once(
             (i as i32 + 1, p.sku.clone(), name, p.unit.clone(), *qty, m.price, p.vat_rate.clone(), m.amount, m.vat)
         })
         .collect();
-    let events: Vec<EventRow> = vec![(row.created_at, "buyer".into(), None, Some(h.status.to_owned()), String::new())];
+    let events: Vec<EventRow> = vec![(at, "buyer".into(), None, Some(h.status.to_owned()), String::new())];
     Ok(Some(Placed { order: render(&order, &lines, &events), replayed: false }))
 }
 
@@ -301,7 +326,7 @@ fn write_by_line(
         "INSERT INTO orders (number, company_id, account_id, kind, status, idempotency_key, request_hash, currency, \
             vat_mode, total, vat_total, payment_method, delivery_method, delivery_address, desired_date, po_number, comment) \
          VALUES ($1 || lpad(nextval('order_number_seq')::text, 6, '0'), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         RETURNING id, number, created_at",
+         RETURNING id, number",
     )
     .bind::<Text, _>(h.prefix)
     .bind::<BigInt, _>(actor.company.id)

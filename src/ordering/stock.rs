@@ -62,7 +62,7 @@ pub fn take_stock(conn: &mut PgConnection, order: i64, lines: &[(Product, Decima
         let rows = free_rows(conn, p.id)?;
         let free: Decimal = rows.iter().map(|r| r.free.max(Decimal::ZERO)).sum();
         if free < *qty {
-            short.push(json!({"sku": p.sku, "requested": format_qty(*qty), "available": format_qty(free)}));
+            short.push(short_line(&p.sku, *qty, free));
             continue;
         }
         let mut left = *qty;
@@ -84,15 +84,7 @@ pub fn take_stock(conn: &mut PgConnection, order: i64, lines: &[(Product, Decima
         }
     }
     if !short.is_empty() {
-        let skus: Vec<String> = short.iter().filter_map(|s| s["sku"].as_str().map(str::to_owned)).collect();
-        let mut details = Map::new();
-        details.insert("lines".into(), Value::Array(short));
-        return Err(AppError::Detailed {
-            status: 409,
-            code: "insufficient_stock",
-            message: format!("not enough stock for {}", skus.join(", ")),
-            details,
-        });
+        return Err(insufficient(short));
     }
     let rows: Vec<_> = taken
         .iter()
@@ -125,4 +117,22 @@ pub fn return_stock(conn: &mut PgConnection, order: i64) -> AppResult<()> {
     .execute(conn)?;
     diesel::delete(order_allocations::table.filter(order_allocations::order_id.eq(order))).execute(conn)?;
     Ok(())
+}
+
+/// A short line as the 409 names it: what was asked and what is available.
+pub fn short_line(sku: &str, requested: Decimal, available: Decimal) -> Value {
+    json!({"sku": sku, "requested": format_qty(requested), "available": format_qty(available)})
+}
+
+/// The 409 `insufficient_stock` naming every short line ([`short_line`]).
+pub fn insufficient(short: Vec<Value>) -> AppError {
+    let skus: Vec<String> = short.iter().filter_map(|s| s["sku"].as_str().map(str::to_owned)).collect();
+    let mut details = Map::new();
+    details.insert("lines".into(), Value::Array(short));
+    AppError::Detailed {
+        status: 409,
+        code: "insufficient_stock",
+        message: format!("not enough stock for {}", skus.join(", ")),
+        details,
+    }
 }

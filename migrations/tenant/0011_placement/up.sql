@@ -53,11 +53,13 @@ BEGIN
 END $$;
 
 -- Writes an order the caller has priced: when `p_take_stock`, every line is taken whole
--- from the first warehouse, whose rows are locked first in product order; when one of them
--- has no row there or not enough free stock, nothing is written, the locks stay, and no row
--- is returned (the caller then places it line by line across warehouses, or answers 409).
--- The buyer's notification and mail are written with it; `{number}` in their texts becomes
--- the order's number.
+-- from the first warehouse, whose rows are locked in product order when they hold enough
+-- (a row short of it is not locked). When one line cannot be served there, nothing is
+-- written and one row comes back with `id` null and `short`: the lines whose free stock over
+-- all warehouses (read, not locked) is below the quantity, as [product id, free] pairs. Empty
+-- means the stock is there but split across warehouses: the caller then goes line by line.
+-- The buyer's notification and mail are written with the order; `{number}` in their texts
+-- becomes its number.
 CREATE FUNCTION place_order(
     p_prefix text, p_company bigint, p_account bigint, p_kind text, p_status text, p_key text,
     p_hash text, p_currency text, p_vat_mode text, p_total numeric, p_vat_total numeric,
@@ -66,24 +68,28 @@ CREATE FUNCTION place_order(
     l_product bigint[], l_sku text[], l_name text[], l_unit text[], l_qty numeric[],
     l_price numeric[], l_vat_rate text[], l_amount numeric[], l_vat numeric[], l_breakdown jsonb[],
     n_title text, n_text text)
-RETURNS TABLE (id bigint, number text, created_at timestamptz) LANGUAGE plpgsql AS $$
+RETURNS TABLE (id bigint, number text, created_at timestamptz, short jsonb) LANGUAGE plpgsql AS $$
 DECLARE
     wh bigint;
-    found_rows int;
-    all_free boolean;
+    served int;
     o_id bigint;
     o_number text;
     o_at timestamptz;
 BEGIN
     IF p_take_stock THEN
         SELECT w.id INTO wh FROM warehouses w ORDER BY w.position, w.id LIMIT 1;
-        SELECT count(*), coalesce(bool_and(x.free), false) INTO found_rows, all_free FROM (
-            SELECT s.quantity - s.reserved >= l.qty AS free
-              FROM stock s JOIN unnest(l_product, l_qty) AS l (pid, qty) ON s.product_id = l.pid
-             WHERE s.warehouse_id = wh
+        SELECT count(*) INTO served FROM (
+            SELECT 1 FROM stock s JOIN unnest(l_product, l_qty) AS l (pid, qty) ON s.product_id = l.pid
+             WHERE s.warehouse_id = wh AND s.quantity - s.reserved >= l.qty
              ORDER BY s.product_id
                FOR UPDATE OF s) x;
-        IF found_rows < cardinality(l_product) OR NOT all_free THEN
+        IF served < cardinality(l_product) THEN
+            SELECT coalesce(jsonb_agg(jsonb_build_array(l.pid, t.free::text)), '[]') INTO short
+              FROM unnest(l_product, l_qty) AS l (pid, qty)
+              CROSS JOIN LATERAL (SELECT coalesce(sum(greatest(s.quantity - s.reserved, 0)), 0) AS free
+                                    FROM stock s WHERE s.product_id = l.pid) t
+             WHERE t.free < l.qty;
+            RETURN NEXT;
             RETURN;
         END IF;
         UPDATE stock s SET quantity = s.quantity - l.qty, updated_at = now()
@@ -121,6 +127,7 @@ BEGIN
     id := o_id;
     number := o_number;
     created_at := o_at;
+    short := NULL;
     RETURN NEXT;
 END $$;
 
