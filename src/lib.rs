@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod exchange;
+pub mod finance;
 pub mod i18n;
 pub mod identity;
 pub mod jobs;

@@ -52,6 +52,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0009_reservations_waitlist"),
     migration!("tenant", "0010_function_paths"),
     migration!("tenant", "0011_placement"),
+    migration!("tenant", "0012_finance"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -38,6 +38,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         shared_carts -> Bool,
+        payment_terms_days -> Nullable<Int4>,
     }
 }
 
@@ -437,3 +438,46 @@ diesel::allow_tables_to_appear_in_same_query!(carts, companies);
 diesel::allow_tables_to_appear_in_same_query!(orders, companies);
 diesel::allow_tables_to_appear_in_same_query!(orders, company_members);
 diesel::allow_tables_to_appear_in_same_query!(carts, company_members);
+
+diesel::table! {
+    payments (id) {
+        id -> Int8,
+        company_id -> Int8,
+        method -> Text,
+        amount -> Numeric,
+        currency -> Text,
+        reference -> Text,
+        paid_on -> Date,
+        status -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Int8,
+        company_id -> Int8,
+        side -> Text,
+        kind -> Text,
+        amount -> Numeric,
+        booked_on -> Date,
+        due_on -> Nullable<Date>,
+        order_id -> Nullable<Int8>,
+        payment_id -> Nullable<Int8>,
+        reverses -> Nullable<Int8>,
+        document -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    company_balances (company_id) {
+        company_id -> Int8,
+        debit -> Numeric,
+        credit -> Numeric,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(payments, companies, ledger_entries, company_balances);

@@ -61,6 +61,11 @@ pub const SEE_ORDERS: &[StaffRole] =
 /// Who changes orders' status and notes (the warehouse marks them assembled and shipped).
 pub const MANAGE_ORDERS: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager, StaffRole::Warehouse];
 
+/// Who sees customers' balances, payments and ledgers…
+pub const SEE_FINANCE: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Manager, StaffRole::Accountant];
+/// …and who registers and reverses payments.
+pub const MANAGE_FINANCE: &[StaffRole] = &[StaffRole::Owner, StaffRole::Admin, StaffRole::Accountant];
+
 /// The account's active staff role in this tenant.
 pub fn role_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Option<StaffRole>> {
     let role: Option<String> = staff::table

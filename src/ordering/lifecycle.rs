@@ -48,6 +48,11 @@ fn set_status(
     if to == "cancelled" {
         return_stock(conn, o.id)?;
     }
+    // Shipping books the order's total to the company's ledger (once, also when staff mark
+    // it delivered or completed without marking it shipped first).
+    if matches!(to, "shipped" | "delivered" | "completed") {
+        crate::finance::ledger::book_shipment(conn, o.id, actor)?;
+    }
     event(conn, o.id, actor, kind, Some(&o.status), Some(to), note)?;
     let title = format!("Заказ {}: {} / Order {}: {}", o.number, status_ru(to), o.number, to.replace('_', " "));
     let text = if note.is_empty() { title.clone() } else { format!("{title}\n\n{note}") };

@@ -19,7 +19,7 @@ use super::place::{Checkout, Placed};
 use super::Actor;
 use crate::catalog::products::Product;
 use crate::catalog::settings::CatalogSettings;
-use crate::db::schema_tenant::{company_members, order_lines, orders};
+use crate::db::schema_tenant::{company_members, order_lines};
 use crate::error::{AppError, AppResult};
 use crate::money::format;
 use crate::platform::tenant_settings;
@@ -154,16 +154,10 @@ fn check_total(
         }
     }
 
-    // On account: within the credit limit the supplier gave the company, counting the orders
-    // on account not yet completed or cancelled (balance and payments come with finance).
+    // On account: within what is left of the credit limit the supplier gave the company, after
+    // its debt in the ledger and its on-account orders not shipped yet.
     if co.payment == "on_account" {
-        let open: Option<Decimal> = orders::table
-            .filter(orders::company_id.eq(actor.company.id))
-            .filter(orders::payment_method.eq("on_account"))
-            .filter(orders::status.ne_all(["cancelled", "completed"]))
-            .select(diesel::dsl::sum(orders::total))
-            .first(conn)?;
-        let left = actor.company.credit_limit - open.unwrap_or(Decimal::ZERO);
+        let left = crate::finance::ledger::position(conn, &actor.company)?.credit_left;
         if totals.total > left {
             return Err(AppError::field(
                 "payment_method",

@@ -11,6 +11,7 @@ mod catalog_media;
 mod catalog_pages;
 mod cli;
 mod csrf;
+mod finance;
 mod health;
 mod helpers;
 mod identity;

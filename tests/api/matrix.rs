@@ -45,7 +45,10 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM orders t),
                 (SELECT string_agg(t::text, ',' ORDER BY order_id, line_no) FROM order_lines t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM order_events t),
-                (SELECT string_agg(t::text, ',' ORDER BY id) FROM notifications t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM notifications t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM payments t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM ledger_entries t),
+                (SELECT string_agg(t::text, ',' ORDER BY company_id) FROM company_balances t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -151,6 +154,24 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // Y's order shipped (a debit in its ledger) and a payment whose reference carries the marker.
+    let r = app
+        .patch_json(
+            &format!("/s/{}/api/v1/admin/orders/{number}", a.slug),
+            &json!({"status": "shipped"}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let pay = app
+        .post_json(
+            &format!("/s/{}/api/v1/admin/payments", a.slug),
+            &json!({"customer_id": y_id, "amount": "12.00", "reference": format!("{marker} pay")}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(pay.status, 201, "{}", pay.body);
+    let payment_id = pay.json()["id"].as_i64().expect("payment id");
     let schema = a.tenant.schema.clone();
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
@@ -184,6 +205,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                 "{id}",
                 &if rest.contains("addresses") {
                     addr_id
+                } else if rest.starts_with("/admin/payments") {
+                    payment_id
                 } else if rest.starts_with("/carts") {
                     cart_id
                 } else {

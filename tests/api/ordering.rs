@@ -43,7 +43,13 @@ pub async fn add(app: &TestApp, t: &TestTenant, token: &str, cart: i64, sku: &st
     app.post_json(&api(t, &format!("/carts/{cart}/items")), &json!({"sku": sku, "qty": qty}), Some(token)).await
 }
 
-async fn order(app: &TestApp, t: &TestTenant, token: &str, body: &Value, key: Option<&str>) -> crate::helpers::Resp {
+pub async fn order(
+    app: &TestApp,
+    t: &TestTenant,
+    token: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> crate::helpers::Resp {
     let mut req =
         app.request(Method::POST, &api(t, "/orders")).insert_header(("Authorization", format!("Bearer {token}")));
     if let Some(k) = key {
@@ -67,7 +73,7 @@ async fn account_id(app: &TestApp, email: &str) -> i64 {
 }
 
 /// Adds a new person to `company` with `role`; returns their token.
-async fn colleague(app: &TestApp, t: &TestTenant, company: i64, role: &'static str) -> String {
+pub async fn colleague(app: &TestApp, t: &TestTenant, company: i64, role: &'static str) -> String {
     colleague_with_email(app, t, company, role).await.0
 }
 

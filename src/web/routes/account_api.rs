@@ -98,6 +98,12 @@ pub async fn account_view(state: &AppState, b: &BuyerCtx) -> AppResult<serde_jso
         None => None,
     };
     let confirmed = b.user.account.email_confirmed_at.is_some();
+    let company = b.company.clone();
+    let position = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
+        Ok((crate::finance::ledger::position(c, &company)?, crate::catalog::settings::load(c)?.currency))
+    })
+    .await?;
+    let (position, currency) = position;
     Ok(json!({
         "company": {
             "id": b.company.id, "name": b.company.name, "inn": b.company.inn, "kpp": b.company.kpp,
@@ -106,12 +112,14 @@ pub async fn account_view(state: &AppState, b: &BuyerCtx) -> AppResult<serde_jso
         "status": b.company.status,
         "reject_reason": b.company.reject_reason,
         "role": b.role,
-        // The ledger arrives with the finance module; until then nothing is owed or paid.
-        "balance": "0.00",
-        "debt": "0.00",
+        // paid − shipped: negative is debt (finance::ledger).
+        "balance": crate::money::format(position.balance),
+        "debt": crate::money::format(position.debt),
+        "overdue": crate::money::format(position.overdue),
         "credit_limit": crate::money::format(b.company.credit_limit),
+        "credit_left": crate::money::format(position.credit_left),
         "discount_percent": crate::money::format(b.company.discount_percent),
-        "currency": "RUB",
+        "currency": currency,
         "price_group": b.company.price_group,
         "email_confirmed": confirmed,
         "manager": manager.map(|m| json!({"name": m.name, "email": m.email})),

@@ -14,6 +14,7 @@ pub mod assets;
 pub mod auth_api;
 pub mod catalog_api;
 pub mod catalog_pages;
+pub mod finance_api;
 pub mod landing;
 pub mod openapi;
 pub mod order_api;
@@ -41,6 +42,7 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin_pricing_api::configure)
         .configure(order_api::configure)
         .configure(reservation_api::configure)
+        .configure(finance_api::configure)
         .configure(admin_order_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)

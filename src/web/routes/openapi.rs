@@ -36,6 +36,7 @@ mod tests {
                     || name == "admin_pricing_api.rs"
                     || name == "order_api.rs"
                     || name == "reservation_api.rs"
+                    || name == "finance_api.rs"
                     || name == "admin_order_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {

@@ -1,0 +1,11 @@
+//! Finance: each buyer company's ledger (shipments debit it, payments and returns credit it,
+//! nothing is edited, mistakes are reversed), its position (balance, debt, overdue, credit
+//! left), statements for a period, and payments registered by staff. Every function runs
+//! inside the caller's tenant transaction.
+
+pub mod ledger;
+pub mod payments;
+
+/// The tenant setting with the default payment terms: days of deferral from shipment
+/// (0, the default: prepayment, due the day goods ship).
+pub const PAYMENT_TERMS_DAYS: &str = "payment_terms_days";
