@@ -41,3 +41,11 @@
     document.addEventListener("click", function (e) { if (!list.contains(e.target) && e.target !== input) { list.hidden = true; } });
   });
 })();
+
+// Forms that undo something ask first: <form data-confirm="question">.
+document.addEventListener("submit", function (e) {
+  var f = e.target;
+  if (f && f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) {
+    e.preventDefault();
+  }
+});

@@ -71,8 +71,10 @@ threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
 for t in threads: t.start()
 while done["n"] < CLIENTS * PER_CLIENT // 4:
     time.sleep(0.05)
-outage["stopped_at"] = time.time()
+outage["stop_requested_at"] = time.time()
 subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop", "-m", "immediate"], check=False)
+# PostgreSQL is down once the stop command returns: /readyz must say so from here on.
+outage["stopped_at"] = time.time()
 time.sleep(5)
 subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"], check=False)
 outage["started_at"] = time.time()
@@ -90,6 +92,8 @@ print(json.dumps({
     "numbers": sorted(v[1] for v in ok.values() if v[1]),
     "readyz_false_during_outage": (not any(during)) if during else None,
     "readyz_true_after": all(after) if after else None,
-    "outage_s": round(outage["started_at"] - outage["stopped_at"], 1),
+    "outage_s": round(outage["started_at"] - outage["stop_requested_at"], 1),
+    "stop_command_s": round(outage["stopped_at"] - outage["stop_requested_at"], 1),
+    "readyz_samples_during_outage": len(during),
     "recovery_s": round(outage["first_ok_after"] - outage["started_at"], 2) if outage["first_ok_after"] else None,
 }))

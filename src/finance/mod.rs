@@ -5,6 +5,7 @@
 
 pub mod ledger;
 pub mod payments;
+pub mod requisites;
 
 /// The tenant setting with the default payment terms: days of deferral from shipment
 /// (0, the default: prepayment, due the day goods ship).

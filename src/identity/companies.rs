@@ -31,6 +31,8 @@ pub struct Company {
     pub discount_percent: Decimal,
     pub manager_account_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// Days of deferral from shipment; `None`: the store's default (finance).
+    pub payment_terms_days: Option<i32>,
 }
 
 impl Company {

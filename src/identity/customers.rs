@@ -108,6 +108,14 @@ pub struct CustomerPatch {
     /// A staff account; `0` removes the assignment.
     pub manager_id: Option<i64>,
     pub status: Option<String>,
+    /// Days of deferral from shipment, 0 (prepayment) to 365; `null`: the store's default.
+    #[serde(default, deserialize_with = "present")]
+    pub payment_terms_days: Option<Option<i64>>,
+}
+
+/// A field that may be sent as `null` (`Some(None)`) or left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 pub fn patch(conn: &mut PgConnection, id: i64, p: &CustomerPatch) -> AppResult<Company> {
@@ -158,6 +166,15 @@ pub fn patch(conn: &mut PgConnection, id: i64, p: &CustomerPatch) -> AppResult<C
         }
         None => current.status.clone(),
     };
+    let terms = match p.payment_terms_days {
+        None => current.payment_terms_days,
+        Some(None) => None,
+        Some(Some(d)) if (0..=365).contains(&d) => i32::try_from(d).ok(),
+        Some(Some(_)) => {
+            errors.insert("payment_terms_days".into(), "must be 0 (prepayment) to 365 days".into());
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -168,6 +185,7 @@ pub fn patch(conn: &mut PgConnection, id: i64, p: &CustomerPatch) -> AppResult<C
             companies::discount_percent.eq(discount),
             companies::manager_account_id.eq(manager),
             companies::status.eq(status),
+            companies::payment_terms_days.eq(terms),
             companies::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Company::as_returning())

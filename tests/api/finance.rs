@@ -231,3 +231,75 @@ async fn bad_payments_and_periods_are_refused_and_change_nothing() {
         .await;
     assert!(r.is_err(), "an entry was changed: {r:?}");
 }
+
+#[actix_web::test]
+async fn supplier_details_are_checked_like_an_accountant_would_and_terms_set_due_dates() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let details = json!({
+        "legal_name": "ООО «Окна Профи»", "inn": "7707083893", "kpp": "773601001", "ogrn": "1027700132195",
+        "address": "117997, Москва, ул. Вавилова, 19", "bank": "ПАО Сбербанк", "bic": "044525225",
+        "correspondent_account": "30101810400000000225", "account": "40702810200000000001",
+        "director": "Иванов И. И.", "accountant": "Петрова А. А.", "payment_terms_days": 10,
+    });
+    let r = app.patch_json(&api(&t, "/admin/settings"), &details, Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (k, v) in details.as_object().expect("object") {
+        assert_eq!(&r.json()[k], v, "{k}");
+    }
+    // Each wrong detail is named; nothing of that request is stored.
+    for (body, field) in [
+        (json!({"account": "40702810300000000001"}), "account"),
+        (json!({"bic": "044525974"}), "account"),
+        (json!({"correspondent_account": "30101810400000000226"}), "correspondent_account"),
+        (json!({"inn": "7707083894", "legal_name": "Другое"}), "inn"),
+        (json!({"kpp": "77360100"}), "kpp"),
+        (json!({"ogrn": "1027700132196"}), "ogrn"),
+        (json!({"bic": "04452522"}), "bic"),
+        (json!({"payment_terms_days": 400}), "payment_terms_days"),
+        (json!({"director": 5}), "director"),
+    ] {
+        let r = app.patch_json(&api(&t, "/admin/settings"), &body, Some(&s)).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert!(r.json()["error"]["fields"][field].is_string(), "{body}: {}", r.body);
+    }
+    let r = app.get(&api(&t, "/admin/settings"), Some(&s)).await;
+    assert_eq!((&r.json()["legal_name"], &r.json()["bic"]), (&details["legal_name"], &details["bic"]));
+    // Another bank with its own accounts, in one request, is accepted.
+    let r = app
+        .patch_json(
+            &api(&t, "/admin/settings"),
+            &json!({"bic": "044525974", "correspondent_account": "30101810145250000974", "account": "40702810610000012345"}),
+            Some(&s),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The store's terms (10 days) date a shipment; a customer's own terms win over them.
+    let (b, company, _) = buyer(&app, &t, INNS[3]).await;
+    let today = Utc::now().date_naive();
+    let due_of_next_shipment = |key: &'static str| {
+        let (app, t, s, b) = (&app, &t, &s, &b);
+        async move {
+            let placed = order(app, t, b, &json!({"lines": [{"sku": "M-1", "qty": 1}]}), Some(key)).await;
+            assert_eq!(placed.status, 201, "{}", placed.body);
+            ship(app, t, s, placed.json()["number"].as_str().expect("number")).await;
+            let l = app.get(&api(t, "/account/ledger"), Some(b)).await.json();
+            l["movements"].as_array().and_then(|m| m.last()).map(|m| m["due_on"].clone()).unwrap_or_default()
+        }
+    };
+    assert_eq!(due_of_next_shipment("t1").await, json!(today + Duration::days(10)));
+    let r = app
+        .patch_json(&api(&t, &format!("/admin/customers/{company}")), &json!({"payment_terms_days": 30}), Some(&s))
+        .await;
+    assert_eq!((r.status.as_u16(), &r.json()["payment_terms_days"]), (200, &json!(30)), "{}", r.body);
+    assert_eq!(due_of_next_shipment("t2").await, json!(today + Duration::days(30)));
+    let r = app
+        .patch_json(&api(&t, &format!("/admin/customers/{company}")), &json!({"payment_terms_days": null}), Some(&s))
+        .await;
+    assert_eq!((r.status.as_u16(), &r.json()["payment_terms_days"]), (200, &Value::Null), "{}", r.body);
+    let r = app
+        .patch_json(&api(&t, &format!("/admin/customers/{company}")), &json!({"payment_terms_days": -1}), Some(&s))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+}

@@ -10,7 +10,7 @@ use crate::identity::INNS;
 use crate::ordering::{add, buyer, new_cart, store};
 
 /// Signs in through the store's login form and lands on `next`.
-async fn sign_in<'a>(app: &'a TestApp, t: &TestTenant, email: &str, next: &str) -> Browser<'a> {
+pub async fn sign_in<'a>(app: &'a TestApp, t: &TestTenant, email: &str, next: &str) -> Browser<'a> {
     let mut b = Browser::new(app);
     let form = b.get(&format!("/s/{}/login", t.slug)).await;
     assert_eq!(form.status, 200, "{}", form.body);
@@ -21,7 +21,7 @@ async fn sign_in<'a>(app: &'a TestApp, t: &TestTenant, email: &str, next: &str) 
 }
 
 /// A form post from `page` (the browser sends it as the Referer).
-async fn post_from(b: &mut Browser<'_>, page: &str, path: &str, fields: &[(&str, &str)]) -> Resp {
+pub async fn post_from(b: &mut Browser<'_>, page: &str, path: &str, fields: &[(&str, &str)]) -> Resp {
     let csrf = b.cookies.get("tp_csrf").cloned().unwrap_or_default();
     let cookies = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let mut all = vec![("csrf_token", csrf.as_str())];

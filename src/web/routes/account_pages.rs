@@ -67,6 +67,7 @@ async fn cabinet(
     view["notifications"] = notices;
     view["is_admin"] = json!(b.role == "admin");
     view["none"] = json!(false);
+    view["has_overdue"] = json!(view["overdue"].as_str().is_some_and(|o| o != "0.00"));
     view["sent"] = json!(req.query_string().contains("sent=1"));
     view["status_label"] = json!(tr(&state, &req, &format!("status-{}", b.company.status.replace('_', "-"))));
     view["role_label"] = json!(tr(&state, &req, &format!("member-role-{}", b.role)));

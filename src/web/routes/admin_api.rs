@@ -48,6 +48,7 @@ pub fn customer_json(c: &Company) -> serde_json::Value {
         "credit_limit": crate::money::format(c.credit_limit),
         "discount_percent": crate::money::format(c.discount_percent),
         "manager_id": c.manager_account_id,
+        "payment_terms_days": c.payment_terms_days,
         "created_at": c.created_at,
     })
 }

@@ -237,6 +237,9 @@ async fn delete_promotion(state: web::Data<AppState>, s: StaffCtx, path: web::Pa
 
 /// The settings this API reads and writes, with their checks.
 fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
+    if crate::finance::requisites::KEYS.contains(&key) {
+        return crate::finance::requisites::check(key, v).unwrap_or_else(|| Err("unknown setting".into()));
+    }
     match key {
         cs::GUEST_PRICES | tenant_settings::REQUIRE_EMAIL_CONFIRMATION => {
             v.as_bool().map(Value::Bool).ok_or("must be true or false".into())
@@ -256,6 +259,10 @@ fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
         cs::CURRENCY => match v.as_str() {
             Some(c) if c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase()) => Ok(v.clone()),
             _ => Err("must be a currency code like RUB".into()),
+        },
+        crate::finance::PAYMENT_TERMS_DAYS => match v.as_i64() {
+            Some(n) if (0..=365).contains(&n) => Ok(v.clone()),
+            _ => Err("must be 0 (prepayment) to 365 days".into()),
         },
         "search_synonyms" => match v.as_object() {
             Some(m)
@@ -278,12 +285,13 @@ const SETTING_KEYS: &[&str] = &[
     cs::CURRENCY,
     tenant_settings::REQUIRE_EMAIL_CONFIRMATION,
     "search_synonyms",
+    crate::finance::PAYMENT_TERMS_DAYS,
 ];
 
 pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
     with_tenant(&state.pool, &s.tenant.tenant.schema, |c| {
         let cat = cs::load(c)?;
-        Ok(json!({
+        let mut v = json!({
             "guest_prices": cat.guest_prices,
             "stock_display": if cat.stock_display == crate::catalog::stock::Display::Exact { "exact" } else { "levels" },
             "low_stock_threshold": cat.low_threshold.to_string().parse::<i64>().unwrap_or(10),
@@ -291,7 +299,13 @@ pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
             "currency": cat.currency,
             "require_email_confirmation": tenant_settings::get_bool(c, tenant_settings::REQUIRE_EMAIL_CONFIRMATION, true)?,
             "search_synonyms": tenant_settings::get(c, "search_synonyms")?.unwrap_or(json!({})),
-        }))
+            "payment_terms_days": tenant_settings::get(c, crate::finance::PAYMENT_TERMS_DAYS)?.and_then(|v| v.as_i64()).unwrap_or(0),
+        });
+        // The supplier's legal and bank details, as PATCH takes them.
+        if let Some(o) = v.as_object_mut() {
+            o.extend(crate::finance::requisites::load(c)?);
+        }
+        Ok(v)
     })
     .await
 }
@@ -307,7 +321,9 @@ pub async fn apply_settings(state: &AppState, s: &StaffCtx, body: Value) -> AppR
     let mut values = Vec::new();
     for (k, v) in obj {
         match check_setting(k, v) {
-            Ok(v) if SETTING_KEYS.contains(&k.as_str()) => values.push((k.clone(), v)),
+            Ok(v) if SETTING_KEYS.contains(&k.as_str()) || crate::finance::requisites::KEYS.contains(&k.as_str()) => {
+                values.push((k.clone(), v))
+            }
             Ok(_) => {
                 errors.insert(k.clone(), "unknown setting".into());
             }
@@ -320,6 +336,12 @@ pub async fn apply_settings(state: &AppState, s: &StaffCtx, body: Value) -> AppR
         return Err(AppError::Validation(errors));
     }
     with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
+        // The accounts must match the BIC as the details will stand after the change.
+        let stored = crate::finance::requisites::load(c)?;
+        let mismatched = crate::finance::requisites::check_accounts(&stored, &values);
+        if !mismatched.is_empty() {
+            return Err(AppError::Validation(mismatched.into_iter().collect()));
+        }
         for (k, v) in &values {
             tenant_settings::set(c, k, v)?;
         }

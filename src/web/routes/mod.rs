@@ -15,6 +15,7 @@ pub mod auth_api;
 pub mod catalog_api;
 pub mod catalog_pages;
 pub mod finance_api;
+pub mod finance_pages;
 pub mod landing;
 pub mod openapi;
 pub mod order_api;
@@ -50,7 +51,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin_catalog_pages::configure)
         .configure(admin_pricing_pages::configure)
         .configure(order_pages::configure)
-        .configure(admin_order_pages::configure);
+        .configure(admin_order_pages::configure)
+        .configure(finance_pages::configure);
 }
 
 /// Routes of the platform host.

@@ -1,0 +1,273 @@
+//! Finance pages. The buyer's "Finance" in the cabinet: where the company stands (balance,
+//! debt, overdue, credit left) and its ledger for a period. The staff's "Finance": customers
+//! who owe, the most overdue first, a customer's ledger, and bank payments registered and
+//! reversed.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::admin_pages::staff_or_return;
+use super::order_pages::{buyer_or_return, param, Tx};
+use super::see_other;
+use crate::app::AppState;
+use crate::catalog::settings as catalog_settings;
+use crate::db::schema_tenant::companies as co;
+use crate::db::with_tenant;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::finance::ledger::{self, Position};
+use crate::finance::payments::{self, PaymentIn};
+use crate::identity::companies::{self, Company};
+use crate::identity::staff::{MANAGE_FINANCE, SEE_FINANCE};
+use crate::web::auth::MaybeUser;
+use crate::web::render::{render_status, store_page};
+use crate::web::routes::catalog_api::pairs;
+use crate::web::tenant::TenantCtx;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/account/finance").route(web::get().to(buyer_finance)))
+        .service(web::resource("/admin/finance").route(web::get().to(staff_finance)))
+        .service(web::resource("/admin/finance/payments").route(web::post().to(register)))
+        .service(web::resource("/admin/finance/payments/{id}/reverse").route(web::post().to(reverse)));
+}
+
+/// The period asked for in the query string, or the current month with the error shown.
+fn period_or_default(req: &HttpRequest) -> AppResult<((chrono::NaiveDate, chrono::NaiveDate), FieldErrors)> {
+    let p = pairs(req)?;
+    match ledger::period(param(&p, "from"), param(&p, "to")) {
+        Ok(period) => Ok((period, FieldErrors::new())),
+        Err(AppError::Validation(e)) => Ok((ledger::period(None, None)?, e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// What the position and ledger partials show (`partials/position`, `partials/ledger`).
+struct Fin<'a> {
+    tx: &'a Tx<'a>,
+    /// Where a shipment's order number links to (`/orders` or `/admin/orders`).
+    orders: String,
+    action: String,
+    customer: Option<i64>,
+}
+
+impl Fin<'_> {
+    fn view(
+        &self,
+        company: &Company,
+        position: &Position,
+        ledger: Value,
+        currency: &str,
+        errors: FieldErrors,
+    ) -> Value {
+        let blank = |v: &Value| if v.as_str() == Some("0.00") { Value::Null } else { v.clone() };
+        let rows: Vec<Value> = ledger["movements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                let kind = m["kind"].as_str().unwrap_or_default();
+                let doc = m["document"].as_str().unwrap_or_default();
+                let href = (kind == "shipment" && !doc.is_empty()).then(|| format!("{}/{doc}", self.orders));
+                json!({"kind": kind, "kind_label": self.tx.t(&format!("finance-kind-{kind}")), "document": doc, "href": href,
+                    "date": m["date"], "due_on": m["due_on"], "debit": blank(&m["debit"]), "credit": blank(&m["credit"]),
+                    "balance": m["balance"]})
+            })
+            .collect();
+        json!({
+            "company": {"id": company.id, "name": company.name, "inn": company.inn},
+            "position": position.json(), "currency": currency,
+            "overdue": position.overdue > rust_decimal::Decimal::ZERO,
+            "on_order": position.on_order > rust_decimal::Decimal::ZERO,
+            "ledger": ledger, "rows": rows, "errors": errors.into_values().collect::<Vec<_>>(),
+            "action": self.action, "customer": self.customer,
+        })
+    }
+}
+
+async fn buyer_finance(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+) -> AppResult<HttpResponse> {
+    let b = buyer_or_return!(req, t, user, "/account/finance");
+    let tx = Tx::new(&state, &req, &t);
+    let (period, errors) = period_or_default(&req)?;
+    let status = if errors.is_empty() { 200 } else { 422 };
+    let company = b.company.clone();
+    let (position, ledger, currency) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        Ok((
+            ledger::position(c, &company)?,
+            ledger::statement(c, company.id, period.0, period.1)?,
+            catalog_settings::load(c)?.currency,
+        ))
+    })
+    .await?;
+    let fin = Fin { tx: &tx, orders: t.link("/orders"), action: t.link("/account/finance"), customer: None };
+    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors)});
+    let ctx = store_page(&req, &tx.t("finance-title"), data).await?;
+    render_status(&state, "storefront/finance", &ctx, status)
+}
+
+/// The staff page: with `?customer=ID` that customer's position and ledger; always the
+/// debtors, the payment form and the latest payments.
+async fn staff_finance(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+) -> AppResult<HttpResponse> {
+    let s = staff_or_return!(req, t, user, "/admin/finance");
+    s.require(SEE_FINANCE)?;
+    let p = pairs(&req)?;
+    let notice = param(&p, "saved")
+        .map(|_| "finance-payment-saved")
+        .or(param(&p, "reversed").map(|_| "finance-payment-reversed"));
+    let customer = param(&p, "customer").and_then(|v| v.parse::<i64>().ok());
+    let tx = Tx::new(&state, &req, &t);
+    staff_page(&state, &req, &t, &tx, customer, Form::default(), FieldErrors::new(), notice.map(|k| tx.t(k))).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn staff_page(
+    state: &AppState,
+    req: &HttpRequest,
+    t: &TenantCtx,
+    tx: &Tx<'_>,
+    customer: Option<i64>,
+    form: Form,
+    form_errors: FieldErrors,
+    notice: Option<String>,
+) -> AppResult<HttpResponse> {
+    let (period, errors) = period_or_default(req)?;
+    let status = if !form_errors.is_empty() || !errors.is_empty() { 422 } else { 200 };
+    let r = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        let currency = catalog_settings::load(c)?.currency;
+        let mut debtors = Vec::new();
+        for company in ledger::debtors(c)? {
+            let p = ledger::position(c, &company)?;
+            debtors.push((company, p));
+        }
+        debtors.sort_by(|a, b| b.1.overdue.cmp(&a.1.overdue).then(b.1.debt.cmp(&a.1.debt)));
+        let customers: Vec<(i64, String, String)> =
+            co::table.order(co::name).limit(1000).select((co::id, co::name, co::inn)).load(c)?;
+        let (recent, _) = payments::list(c, customer, 0, 50)?;
+        let one = match customer.map(|id| companies::find(c, id)).transpose()?.flatten() {
+            Some(company) => {
+                let position = ledger::position(c, &company)?;
+                let l = ledger::statement(c, company.id, period.0, period.1)?;
+                Some((company, position, l))
+            }
+            None => None,
+        };
+        Ok((currency, debtors, customers, recent, one))
+    })
+    .await?;
+    let (currency, debtors, customers, recent, one) = r;
+    let names: std::collections::HashMap<i64, &str> = customers.iter().map(|(id, n, _)| (*id, n.as_str())).collect();
+    let fin = Fin { tx, orders: t.link("/admin/orders"), action: t.link("/admin/finance"), customer };
+    let chosen = form.customer_id.parse::<i64>().ok().or(customer);
+    let data = json!({
+        "notice": notice,
+        "currency": currency,
+        "debtors": debtors.iter().map(|(c, p)| json!({"id": c.id, "name": c.name, "inn": c.inn, "position": p.json(),
+            "overdue": p.overdue > rust_decimal::Decimal::ZERO, "href": t.link(&format!("/admin/finance?customer={}", c.id))})).collect::<Vec<_>>(),
+        "customers": customers.iter().map(|(id, name, inn)| json!({"id": id, "name": name, "inn": inn, "selected": Some(*id) == chosen})).collect::<Vec<_>>(),
+        "payments": recent.iter().map(|p| {
+            let mut v = p.json();
+            v["customer"] = json!(names.get(&p.company_id).copied().unwrap_or_default());
+            v["reversed"] = json!(p.status == "reversed");
+            v
+        }).collect::<Vec<_>>(),
+        "form": {"amount": form.amount, "reference": form.reference, "paid_at": form.paid_at},
+        "form_errors": form_errors,
+        "one": one.map(|(company, position, l)| fin.view(&company, &position, l, &currency, errors)),
+        "today": ledger::today(),
+    });
+    let ctx = store_page(req, &tx.t("finance-title"), data).await?;
+    render_status(state, "admin/finance", &ctx, status)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Form {
+    #[serde(default)]
+    customer_id: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    paid_at: String,
+}
+
+async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+    form: web::Form<Form>,
+) -> AppResult<HttpResponse> {
+    let s = staff_or_return!(req, t, user, "/admin/finance");
+    s.require(MANAGE_FINANCE)?;
+    let f = form.into_inner();
+    let tx = Tx::new(&state, &req, &t);
+    let mut errors = FieldErrors::new();
+    let customer_id = f
+        .customer_id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| errors.insert("customer_id".into(), tx.t("finance-choose-customer")))
+        .ok();
+    let paid_at = match f.paid_at.trim() {
+        "" => None,
+        d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| errors.insert("paid_at".into(), tx.msg("must be a date like 2026-01-31")))
+            .ok(),
+    };
+    let result = match customer_id {
+        Some(customer_id) if errors.is_empty() => {
+            let input = PaymentIn {
+                customer_id,
+                amount: json!(f.amount.trim()),
+                reference: f.reference.clone(),
+                paid_at,
+                currency: None,
+            };
+            let me = s.user.account.id;
+            with_tenant(&state.pool, &t.tenant.schema, move |c| {
+                let currency = catalog_settings::load(c)?.currency;
+                payments::register(c, me, &input, &currency)
+            })
+            .await
+        }
+        _ => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(p) => Ok(see_other(&t.link(&format!("/admin/finance?customer={}&saved=1", p.company_id)))),
+        Err(AppError::Validation(e)) => {
+            let e = e.into_iter().map(|(k, v)| (k, tx.msg(&v))).collect();
+            staff_page(&state, &req, &t, &tx, customer_id, f, e, None).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct IdPath {
+    id: i64,
+}
+
+async fn reverse(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+    path: web::Path<IdPath>,
+) -> AppResult<HttpResponse> {
+    let s = staff_or_return!(req, t, user, "/admin/finance");
+    s.require(MANAGE_FINANCE)?;
+    let (me, id) = (s.user.account.id, path.id);
+    let p = with_tenant(&state.pool, &t.tenant.schema, move |c| payments::reverse(c, me, id)).await?;
+    Ok(see_other(&t.link(&format!("/admin/finance?customer={}&reversed=1", p.company_id))))
+}

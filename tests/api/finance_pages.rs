@@ -1,0 +1,80 @@
+//! The finance pages as the supplier's accountant and the buyer use them: a bank payment
+//! registered through the form (a wrong amount shown, nothing recorded), reversed, and the
+//! buyer's balance and ledger; another company sees none of it.
+
+use crate::catalog::api;
+use crate::helpers::TestApp;
+use crate::identity::INNS;
+use crate::order_pages::{post_from, sign_in};
+use crate::ordering::{buyer, store};
+
+#[actix_web::test]
+async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (_, company, email) = buyer(&app, &t, INNS[4]).await;
+    let (_, _, other_email) = buyer(&app, &t, INNS[5]).await;
+    let page = format!("/s/{}/admin/finance", t.slug);
+    let mut staff = sign_in(&app, &t, &t.admin_email, &page).await;
+    let r = staff.get(&page).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"payment-form\""), "{}", r.body);
+
+    // A wrong amount: the form comes back with the error and what was typed; nothing recorded.
+    let customer = company.to_string();
+    let r = post_from(
+        &mut staff,
+        &page,
+        &format!("{page}/payments"),
+        &[("customer_id", &customer), ("amount", "12.345"), ("reference", "п/п 5 от 01.11"), ("paid_at", "")],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("п/п 5 от 01.11") && r.body.contains("field-error"), "{}", r.body);
+    let listed = app.get(&api(&t, "/admin/payments"), Some(&s)).await;
+    assert_eq!(listed.json()["total"], 0, "{}", listed.body);
+
+    // The right amount: registered, and the page shows the customer's ledger with it.
+    let r = post_from(
+        &mut staff,
+        &page,
+        &format!("{page}/payments"),
+        &[("customer_id", &customer), ("amount", "1500.50"), ("reference", "п/п 5 от 01.11"), ("paid_at", "")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let next = r.header("location").expect("location");
+    assert!(next.contains(&format!("customer={company}")) && next.contains("saved=1"), "{next}");
+    let r = staff.get(&next).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"finance-notice\"") && r.body.contains("id=\"customer-ledger\""), "{}", r.body);
+    assert!(r.body.contains("1500.50"), "{}", r.body);
+
+    // The buyer: a balance of +1500.50 (paid ahead), the payment in the ledger; a bad period is 422.
+    let mut b = sign_in(&app, &t, &email, &format!("/s/{}/account/finance", t.slug)).await;
+    let r = b.get(&format!("/s/{}/account/finance", t.slug)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"position-balance\">1500.50"), "{}", r.body);
+    assert!(r.body.contains("п/п 5 от 01.11"), "{}", r.body);
+    let r = b.get(&format!("/s/{}/account", t.slug)).await;
+    assert!(r.body.contains("id=\"cabinet-balance\">1500.50"), "{}", r.body);
+    let r = b.get(&format!("/s/{}/account/finance?from=2026-02-01&to=2026-01-01", t.slug)).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("field-error"), "{}", r.body);
+
+    // Another company of the same store sees its own zero and nothing of this payment.
+    let mut other = sign_in(&app, &t, &other_email, &format!("/s/{}/account/finance", t.slug)).await;
+    let r = other.get(&format!("/s/{}/account/finance", t.slug)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"position-balance\">0.00") && !r.body.contains("п/п 5"), "{}", r.body);
+    // Nor may a buyer open the staff page or post to it.
+    let r = other.get(&page).await;
+    assert!(r.status == 403 || r.status == 303, "{}: {}", r.status, r.body);
+
+    // Reversed through the form: the balance is back to zero.
+    let id = app.get(&api(&t, "/admin/payments"), Some(&s)).await.json()["items"][0]["id"].as_i64().expect("id");
+    let r = post_from(&mut staff, &page, &format!("{page}/payments/{id}/reverse"), &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = b.get(&format!("/s/{}/account/finance", t.slug)).await;
+    assert!(r.body.contains("id=\"position-balance\">0.00"), "{}", r.body);
+}
