@@ -26,6 +26,30 @@ pub fn parse_percent(input: &str) -> Result<Decimal, String> {
     Ok(v)
 }
 
+/// An amount as text (`-44500.00`) with its thousands grouped as `lang` writes them:
+/// `-44 500,00` in Russian (a no-break space), `-44,500.00` in English. Anything that is
+/// not such an amount comes back as it is.
+pub fn grouped(s: &str, lang: &str) -> String {
+    let (sign, digits) = s.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", s));
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return s.to_owned();
+    }
+    let (group, point) = if lang == "ru" { ('\u{a0}', ',') } else { (',', '.') };
+    let mut out = String::from(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(group);
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push(point);
+        out.push_str(frac);
+    }
+    out
+}
+
 /// Formats with exactly two decimal places.
 pub fn format(amount: Decimal) -> String {
     format!("{:.2}", amount)
@@ -52,6 +76,19 @@ pub fn parse_qty(input: &str) -> Result<Decimal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_grouped_as_each_language_writes_them() {
+        assert_eq!(grouped("-44500.00", "ru"), "-44\u{a0}500,00");
+        assert_eq!(grouped("-44500.00", "en"), "-44,500.00");
+        assert_eq!(grouped("1234567.5", "en"), "1,234,567.5");
+        assert_eq!(grouped("999.99", "ru"), "999,99");
+        assert_eq!(grouped("100000", "ru"), "100\u{a0}000");
+        assert_eq!(grouped("0.00", "en"), "0.00");
+        for odd in ["", "-", "abc", "1e3", "12.3x"] {
+            assert_eq!(grouped(odd, "ru"), odd);
+        }
+    }
 
     #[test]
     fn amounts_are_decimal_strings_with_cents() {

@@ -272,6 +272,11 @@ pub fn seed_buyers(conn: &mut PgConnection, file: &CatalogFile) -> anyhow::Resul
             diesel::update(companies::table.find(company.id))
                 .set(companies::price_group.eq(&b.price_group))
                 .execute(conn)?;
+            // The dealer has been buying for a while: a debt from 1C and a payment.
+            if b.price_group.as_deref() == Some("dealer") {
+                let currency = crate::catalog::settings::load(conn).map_err(e)?.currency;
+                crate::finance::demo::history(conn, company.id, &currency).map_err(e)?;
+            }
         }
         out.push((b.email.clone(), b.password.clone(), b.price_group.clone().unwrap_or_else(|| "—".into())));
     }

@@ -3,6 +3,7 @@
 //! left), statements for a period, and payments registered by staff. Every function runs
 //! inside the caller's tenant transaction.
 
+pub mod demo;
 pub mod ledger;
 pub mod payments;
 pub mod requisites;

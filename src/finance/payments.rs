@@ -67,8 +67,9 @@ pub fn amount_of(v: &Value) -> Result<Decimal, String> {
     Ok(a)
 }
 
-/// Registers a bank payment from `input` for a customer of the store, in `currency`.
-pub fn register(conn: &mut PgConnection, staff: i64, input: &PaymentIn, currency: &str) -> AppResult<Payment> {
+/// Registers a bank payment from `input` for a customer of the store, in `currency`
+/// (`staff`: who registered it; none for an import).
+pub fn register(conn: &mut PgConnection, staff: Option<i64>, input: &PaymentIn, currency: &str) -> AppResult<Payment> {
     let mut errors = FieldErrors::new();
     let amount = amount_of(&input.amount).map_err(|e| errors.insert("amount".into(), e)).ok();
     if input.currency.as_deref().is_some_and(|c| !c.trim().eq_ignore_ascii_case(currency)) {

@@ -3,6 +3,11 @@
 //! buyer's balance and ledger; another company sees none of it.
 
 use crate::catalog::api;
+
+/// Whether the page shows `amount` (like "1500.50") in the element `id`, in either language.
+fn shows(body: &str, id: &str, amount: &str) -> bool {
+    ["ru", "en"].iter().any(|l| body.contains(&format!("id=\"{id}\">{}", tradeport::money::grouped(amount, l))))
+}
 use crate::helpers::TestApp;
 use crate::identity::INNS;
 use crate::order_pages::{post_from, sign_in};
@@ -39,7 +44,8 @@ async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it()
         &mut staff,
         &page,
         &format!("{page}/payments"),
-        &[("customer_id", &customer), ("amount", "1500.50"), ("reference", "п/п 5 от 01.11"), ("paid_at", "")],
+        // Typed as a Russian accountant would: a space between thousands, a decimal comma.
+        &[("customer_id", &customer), ("amount", "1 500,50"), ("reference", "п/п 5 от 01.11"), ("paid_at", "")],
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -48,16 +54,16 @@ async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it()
     let r = staff.get(&next).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("id=\"finance-notice\"") && r.body.contains("id=\"customer-ledger\""), "{}", r.body);
-    assert!(r.body.contains("1500.50"), "{}", r.body);
+    assert!(["1\u{a0}500,50", "1,500.50"].iter().any(|a| r.body.contains(a)), "{}", r.body);
 
     // The buyer: a balance of +1500.50 (paid ahead), the payment in the ledger; a bad period is 422.
     let mut b = sign_in(&app, &t, &email, &format!("/s/{}/account/finance", t.slug)).await;
     let r = b.get(&format!("/s/{}/account/finance", t.slug)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("id=\"position-balance\">1500.50"), "{}", r.body);
+    assert!(shows(&r.body, "position-balance", "1500.50"), "{}", r.body);
     assert!(r.body.contains("п/п 5 от 01.11"), "{}", r.body);
     let r = b.get(&format!("/s/{}/account", t.slug)).await;
-    assert!(r.body.contains("id=\"cabinet-balance\">1500.50"), "{}", r.body);
+    assert!(shows(&r.body, "cabinet-balance", "1500.50"), "{}", r.body);
     let r = b.get(&format!("/s/{}/account/finance?from=2026-02-01&to=2026-01-01", t.slug)).await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("field-error"), "{}", r.body);
@@ -66,7 +72,7 @@ async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it()
     let mut other = sign_in(&app, &t, &other_email, &format!("/s/{}/account/finance", t.slug)).await;
     let r = other.get(&format!("/s/{}/account/finance", t.slug)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("id=\"position-balance\">0.00") && !r.body.contains("п/п 5"), "{}", r.body);
+    assert!(shows(&r.body, "position-balance", "0.00") && !r.body.contains("п/п 5"), "{}", r.body);
     // Nor may a buyer open the staff page or post to it.
     let r = other.get(&page).await;
     assert!(r.status == 403 || r.status == 303, "{}: {}", r.status, r.body);
@@ -76,5 +82,5 @@ async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it()
     let r = post_from(&mut staff, &page, &format!("{page}/payments/{id}/reverse"), &[]).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let r = b.get(&format!("/s/{}/account/finance", t.slug)).await;
-    assert!(r.body.contains("id=\"position-balance\">0.00"), "{}", r.body);
+    assert!(shows(&r.body, "position-balance", "0.00"), "{}", r.body);
 }

@@ -118,7 +118,7 @@ async fn a_manifest_onboards_with_branding_logo_flags_and_settings() {
                 v: String,
             }
             tradeport::db::in_tenant(conn, &schema, |c| {
-                Ok(diesel::sql_query("SELECT value #>> '{}' AS v FROM settings WHERE key = 'legal.inn'")
+                Ok(diesel::sql_query("SELECT value #>> '{}' AS v FROM settings WHERE key = 'inn'")
                     .get_result::<V>(c)?
                     .v)
             })

@@ -153,7 +153,11 @@ async fn closed_portal_staff_approve_from_the_back_office() {
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let cab = buyer.get(&format!("/s/{}/account", t.slug)).await;
-    assert!(cab.body.contains("50000.00"), "the buyer sees the new credit limit");
+    assert!(
+        ["50\u{a0}000,00", "50,000.00"].iter().any(|a| cab.body.contains(a)),
+        "the buyer sees the new credit limit: {}",
+        cab.body
+    );
     let staff_page = staff.get(&format!("/s/{}/admin/staff", t.slug)).await;
     assert_eq!(staff_page.status, 200);
     assert!(staff_page.body.contains(&t.admin_email));

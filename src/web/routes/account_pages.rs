@@ -68,6 +68,11 @@ async fn cabinet(
     view["is_admin"] = json!(b.role == "admin");
     view["none"] = json!(false);
     view["has_overdue"] = json!(view["overdue"].as_str().is_some_and(|o| o != "0.00"));
+    let lang = crate::web::render::locale(&req, Some(&t));
+    for k in ["balance", "debt", "overdue", "credit_limit", "credit_left"] {
+        let shown = view[k].as_str().map(|v| crate::money::grouped(v, &lang)).unwrap_or_default();
+        view[k] = json!(shown);
+    }
     view["sent"] = json!(req.query_string().contains("sent=1"));
     view["status_label"] = json!(tr(&state, &req, &format!("status-{}", b.company.status.replace('_', "-"))));
     view["role_label"] = json!(tr(&state, &req, &format!("member-role-{}", b.role)));

@@ -197,9 +197,9 @@ pub struct TermsForm {
     manager_id: String,
     #[serde(default)]
     status: String,
-    /// Days of deferral; empty: the store's default.
+    /// Days of deferral; empty: the store's default; not sent: unchanged.
     #[serde(default)]
-    payment_terms_days: String,
+    payment_terms_days: Option<String>,
 }
 
 async fn update_customer(
@@ -218,10 +218,11 @@ async fn update_customer(
         discount_percent: Some(f.discount_percent).filter(|v| !v.trim().is_empty()),
         manager_id: Some(f.manager_id.parse().unwrap_or(0)),
         status: Some(f.status).filter(|v| v == "active" || v == "blocked"),
-        payment_terms_days: match f.payment_terms_days.trim() {
-            "" => Some(None),
+        payment_terms_days: match f.payment_terms_days.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
             // Not a number: out of range, so the form shows the range.
-            v => Some(Some(v.parse().unwrap_or(-1))),
+            Some(v) => Some(Some(v.parse().unwrap_or(-1))),
         },
     };
     match patch_customer(&state, &s, path.id, patch).await {

@@ -133,7 +133,7 @@ async fn register(state: web::Data<AppState>, s: StaffCtx, body: web::Json<Payme
     let me = s.user.account.id;
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let currency = catalog_settings::load(c)?.currency;
-        let p = payments::register(c, me, &body, &currency)?;
+        let p = payments::register(c, Some(me), &body, &currency)?;
         with_position(c, p)
     })
     .await?;

@@ -51,6 +51,17 @@ struct Fin<'a> {
     customer: Option<i64>,
 }
 
+/// A position with its amounts as the page writes them.
+fn shown(tx: &Tx, p: &Position) -> Value {
+    let mut v = p.json();
+    if let Some(o) = v.as_object_mut() {
+        for x in o.values_mut() {
+            *x = json!(tx.amount(x));
+        }
+    }
+    v
+}
+
 impl Fin<'_> {
     fn view(
         &self,
@@ -60,7 +71,8 @@ impl Fin<'_> {
         currency: &str,
         errors: FieldErrors,
     ) -> Value {
-        let blank = |v: &Value| if v.as_str() == Some("0.00") { Value::Null } else { v.clone() };
+        let tx = self.tx;
+        let blank = |v: &Value| if v.as_str() == Some("0.00") { Value::Null } else { json!(tx.amount(v)) };
         let rows: Vec<Value> = ledger["movements"]
             .as_array()
             .into_iter()
@@ -70,16 +82,21 @@ impl Fin<'_> {
                 let doc = m["document"].as_str().unwrap_or_default();
                 let href = (kind == "shipment" && !doc.is_empty()).then(|| format!("{}/{doc}", self.orders));
                 json!({"kind": kind, "kind_label": self.tx.t(&format!("finance-kind-{kind}")), "document": doc, "href": href,
-                    "date": m["date"], "due_on": m["due_on"], "debit": blank(&m["debit"]), "credit": blank(&m["credit"]),
-                    "balance": m["balance"]})
+                    "date": tx.day(&m["date"]), "due_on": m["due_on"].as_str().map(|_| tx.day(&m["due_on"])),
+                    "debit": blank(&m["debit"]), "credit": blank(&m["credit"]), "balance": tx.amount(&m["balance"])})
             })
             .collect();
         json!({
             "company": {"id": company.id, "name": company.name, "inn": company.inn},
-            "position": position.json(), "currency": currency,
+            "position": shown(tx, position), "currency": currency,
             "overdue": position.overdue > rust_decimal::Decimal::ZERO,
             "on_order": position.on_order > rust_decimal::Decimal::ZERO,
-            "ledger": ledger, "rows": rows, "errors": errors.into_values().collect::<Vec<_>>(),
+            "ledger": {
+                "from": ledger["from"], "to": ledger["to"],
+                "opening_balance": tx.amount(&ledger["opening_balance"]), "closing_balance": tx.amount(&ledger["closing_balance"]),
+                "debit_turnover": tx.amount(&ledger["debit_turnover"]), "credit_turnover": tx.amount(&ledger["credit_turnover"]),
+            },
+            "rows": rows, "errors": errors.into_values().collect::<Vec<_>>(), "staff": self.customer.is_some(),
             "action": self.action, "customer": self.customer,
         })
     }
@@ -171,13 +188,15 @@ async fn staff_page(
     let data = json!({
         "notice": notice,
         "currency": currency,
-        "debtors": debtors.iter().map(|(c, p)| json!({"id": c.id, "name": c.name, "inn": c.inn, "position": p.json(),
+        "debtors": debtors.iter().map(|(c, p)| json!({"id": c.id, "name": c.name, "inn": c.inn, "position": shown(tx, p),
             "overdue": p.overdue > rust_decimal::Decimal::ZERO, "href": t.link(&format!("/admin/finance?customer={}", c.id))})).collect::<Vec<_>>(),
         "customers": customers.iter().map(|(id, name, inn)| json!({"id": id, "name": name, "inn": inn, "selected": Some(*id) == chosen})).collect::<Vec<_>>(),
         "payments": recent.iter().map(|p| {
             let mut v = p.json();
             v["customer"] = json!(names.get(&p.company_id).copied().unwrap_or_default());
             v["reversed"] = json!(p.status == "reversed");
+            v["amount"] = json!(tx.amount(&v["amount"]));
+            v["paid_at"] = json!(tx.day(&v["paid_at"]));
             v
         }).collect::<Vec<_>>(),
         "form": {"amount": form.amount, "reference": form.reference, "paid_at": form.paid_at},
@@ -229,7 +248,7 @@ async fn register(
         Some(customer_id) if errors.is_empty() => {
             let input = PaymentIn {
                 customer_id,
-                amount: json!(f.amount.trim()),
+                amount: json!(typed_amount(&f.amount)),
                 reference: f.reference.clone(),
                 paid_at,
                 currency: None,
@@ -237,7 +256,7 @@ async fn register(
             let me = s.user.account.id;
             with_tenant(&state.pool, &t.tenant.schema, move |c| {
                 let currency = catalog_settings::load(c)?.currency;
-                payments::register(c, me, &input, &currency)
+                payments::register(c, Some(me), &input, &currency)
             })
             .await
         }
@@ -251,6 +270,11 @@ async fn register(
         }
         Err(e) => Err(e),
     }
+}
+
+/// An amount as people type it on the page: "1 500,50" and "1500.50" alike.
+fn typed_amount(s: &str) -> String {
+    s.trim().replace([' ', '\u{a0}', '\u{202f}'], "").replace(',', ".")
 }
 
 #[derive(Deserialize)]

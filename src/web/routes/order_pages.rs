@@ -112,6 +112,20 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// A day (`YYYY-MM-DD`) as people write it in this language.
+    pub fn day(&self, v: &Value) -> String {
+        let Some(s) = v.as_str() else { return String::new() };
+        match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) if self.lang == "ru" => d.format("%d.%m.%Y").to_string(),
+            _ => s.to_owned(),
+        }
+    }
+
+    /// An amount (`-44500.00`) as this language writes it ([`crate::money::grouped`]).
+    pub fn amount(&self, v: &Value) -> String {
+        v.as_str().map(|s| crate::money::grouped(s, &self.lang)).unwrap_or_default()
+    }
+
     /// Why a cart line cannot be ordered, from its `code` (see `ordering::lines`); `line`
     /// has the line's `unit`, `min_qty`, `order_multiple` and `available_qty`.
     pub fn problem(&self, code: &str, line: &Value) -> String {

@@ -45,3 +45,4 @@ finance-choose-customer = Choose a customer
 cabinet-finance = Finance: balance and ledger
 finance-terms-days = Payment terms, days after shipment
 finance-terms-default = the store's default
+finance-balance-hint-staff = Paid minus shipped: below zero is what the customer owes

@@ -45,3 +45,4 @@ finance-choose-customer = Выберите покупателя
 cabinet-finance = Финансы: баланс и взаиморасчёты
 finance-terms-days = Отсрочка платежа, дней от отгрузки
 finance-terms-default = как у магазина
+finance-balance-hint-staff = Оплачено минус отгружено: меньше нуля — долг покупателя
