@@ -40,6 +40,11 @@ out=$(PGOPTIONS="-c search_path=$S,public" timeout 300 pgbench -h "$PGHOST_ADDR"
 emit "$(jq -nc --argjson n "$n" --argjson lat "$(grep -oP '^latency average = \K[0-9.]+' <<<"$out")" \
   --argjson tps "$(grep -oP '^tps = \K[0-9.]+' <<<"$out")" \
   '{figure: "ledger_position_query", movements: $n, runs: 2000, latency_avg_ms: $lat, per_second: $tps, target_ms: 10}')"
+# The kept totals must equal the ledger summed from scratch.
+check=$("${PSQL[@]}" -d "$DB" -tAc "SELECT json_build_object(
+  'recomputed', (SELECT sum(amount) FILTER (WHERE side = 'credit') - sum(amount) FILTER (WHERE side = 'debit') FROM $S.ledger_entries WHERE company_id = $COMPANY),
+  'kept', (SELECT credit - debit FROM $S.company_balances WHERE company_id = $COMPANY))")
+emit "$(jq -nc --argjson c "$check" '{figure: "ledger_totals_check"} + $c + {equal: ($c.recomputed == $c.kept)}')"
 plan=$("${PSQL[@]}" -d "$DB" -c "SET search_path = $S, public" -c "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) $(sed 's/:company/'"$COMPANY"'/g' "$HERE/pgbench/ledger_position.sql" | grep -v '^--')" | grep -E 'Execution Time|Index')
 echo "$plan" >"$OUT/plan.txt"
 # Over HTTP: the buyer's cabinet (session check, membership, position, settings), 8 s on one connection.

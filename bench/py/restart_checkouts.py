@@ -76,11 +76,13 @@ subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "sto
 # PostgreSQL is down once the stop command returns: /readyz must say so from here on.
 outage["stopped_at"] = time.time()
 time.sleep(5)
+# From here PostgreSQL may be up before the start command returns.
+outage["start_requested_at"] = time.time()
 subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"], check=False)
 outage["started_at"] = time.time()
 for t in threads: t.join()
 time.sleep(3); stop.set(); probe.join()
-during = [ok for (at, ok) in outage["readyz"] if outage["stopped_at"] + 0.5 < at < outage["started_at"]]
+during = [ok for (at, ok) in outage["readyz"] if outage["stopped_at"] + 0.5 < at < outage["start_requested_at"]]
 after = [ok for (at, ok) in outage["readyz"] if at > outage["started_at"] + 2]
 ok = {k: v for k, v in ledger.items() if v[0] == 201}
 print(json.dumps({
