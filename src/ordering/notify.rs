@@ -87,26 +87,22 @@ pub fn placed_texts(number: &str, total: &str, currency: &str) -> (String, Strin
     )
 }
 
-pub fn order_placed(
+/// Tells the company's admins that order `number` is above the buyer's limit and awaits
+/// their approval (the buyer was told by `place_order` itself).
+pub fn awaiting_approval(
     conn: &mut PgConnection,
     actor: &Actor,
     number: &str,
-    status: &str,
     total: &str,
     currency: &str,
 ) -> AppResult<()> {
-    let (title, text) = placed_texts(number, total, currency);
-    tell(conn, &[actor.account_id], actor.company.id, "order_placed", number, &title, &text)?;
-    if status == "awaiting_approval" {
-        let admins = company_admins(conn, actor.company.id)?;
-        let title = format!("Заказ {number} ждёт вашего одобрения / Order {number} awaits your approval");
-        let text = format!(
-            "Заказ {number} на сумму {total} {currency} превышает лимит сотрудника и ждёт одобрения. / \
-             Order {number}, {total} {currency}, is above the buyer's limit and awaits approval."
-        );
-        tell(conn, &admins, actor.company.id, "order_approval", number, &title, &text)?;
-    }
-    Ok(())
+    let admins = company_admins(conn, actor.company.id)?;
+    let title = format!("Заказ {number} ждёт вашего одобрения / Order {number} awaits your approval");
+    let text = format!(
+        "Заказ {number} на сумму {total} {currency} превышает лимит сотрудника и ждёт одобрения. / \
+         Order {number}, {total} {currency}, is above the buyer's limit and awaits approval."
+    );
+    tell(conn, &admins, actor.company.id, "order_approval", number, &title, &text)
 }
 
 /// The person's cabinet notifications in this store, newest first, and how many are unread.

@@ -14,12 +14,12 @@ use serde_json::{json, Map, Value};
 
 use super::carts;
 use super::lines::{check_qty, money, orderable, Money, Totals};
-use super::orders::{event, render, view, EventRow, LineRow, Order, ORDER_PREFIX};
+use super::orders::{render, EventRow, LineRow, Order, ORDER_PREFIX};
 use super::place::{Checkout, Placed};
 use super::Actor;
 use crate::catalog::products::Product;
 use crate::catalog::settings::CatalogSettings;
-use crate::db::schema_tenant::{company_members, order_lines};
+use crate::db::schema_tenant::company_members;
 use crate::error::{AppError, AppResult};
 use crate::money::format;
 use crate::platform::tenant_settings;
@@ -181,14 +181,6 @@ struct Head<'a> {
     settings: &'a CatalogSettings,
 }
 
-#[derive(QueryableByName)]
-struct Inserted {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    number: String,
-}
-
 /// What `place_order` answers: the order, or (`id` null) the lines short over all warehouses.
 #[derive(QueryableByName)]
 struct Written {
@@ -202,25 +194,23 @@ struct Written {
     short: Option<Value>,
 }
 
-/// One call of `place_order` (migrations/tenant/0011_placement). A 409 naming the short lines
-/// when the stock is not there; `None` when it is there but not all in the first warehouse
-/// (nothing was written; the rows it locked stay locked).
-fn write_at_once(
+/// One call of the tenant's `place_order` (migrations/tenant/0011_placement): the order, its
+/// lines, history, notification and mail, and with `take_stock` the stock from the first
+/// warehouse (or nothing written and the short lines named).
+fn call_place_order(
     conn: &mut PgConnection,
     actor: &Actor,
     h: &Head,
     priced: &[Priced],
-    locale: &str,
-) -> AppResult<Option<Placed>> {
+    names: &[String],
+    take_stock: bool,
+) -> AppResult<Written> {
     let co = h.co;
-    let take_stock = co.kind == "order";
-    let total = format(h.totals.total);
-    let (title, text) = super::notify::placed_texts("{number}", &total, &h.settings.currency);
+    let (title, text) = super::notify::placed_texts("{number}", &format(h.totals.total), &h.settings.currency);
     let col = |f: fn(&Priced) -> String| priced.iter().map(f).collect::<Vec<String>>();
     let num = |f: fn(&Priced) -> Decimal| priced.iter().map(f).collect::<Vec<Decimal>>();
     let breakdowns: Vec<Value> = priced.iter().map(|l| serde_json::to_value(l.3).unwrap_or_default()).collect();
-    let names: Vec<String> = priced.iter().map(|l| l.0.name_in(locale).to_owned()).collect();
-    let row: Written = diesel::sql_query(
+    Ok(diesel::sql_query(
         "SELECT * FROM place_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
          $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
     )
@@ -245,7 +235,7 @@ fn write_at_once(
     .bind::<Nullable<BigInt>, _>(co.cart.as_ref().map(|c| c.id))
     .bind::<Array<BigInt>, _>(priced.iter().map(|l| l.0.id).collect::<Vec<i64>>())
     .bind::<Array<Text>, _>(col(|l| l.0.sku.clone()))
-    .bind::<Array<Text>, _>(&names)
+    .bind::<Array<Text>, _>(names)
     .bind::<Array<Text>, _>(col(|l| l.0.unit.clone()))
     .bind::<Array<Numeric>, _>(num(|l| l.1))
     .bind::<Array<Numeric>, _>(num(|l| l.2.price))
@@ -255,23 +245,81 @@ fn write_at_once(
     .bind::<Array<Jsonb>, _>(&breakdowns)
     .bind::<Text, _>(&title)
     .bind::<Text, _>(&text)
-    .get_result(conn)?;
+    .get_result(conn)?)
+}
+
+/// The usual order in one call: every line served whole by the first warehouse. A 409 naming
+/// the short lines when the stock is not there; `None` when it is there but not all in the
+/// first warehouse (nothing was written; the rows it locked stay locked).
+fn write_at_once(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    h: &Head,
+    priced: &[Priced],
+    locale: &str,
+) -> AppResult<Option<Placed>> {
+    let names = names_in(priced, locale);
+    let row = call_place_order(conn, actor, h, priced, &names, h.co.kind == "order")?;
+    if let (Some(id), Some(number), Some(at)) = (row.id, row.number, row.created_at) {
+        return Ok(Some(answer(actor, h, priced, names, (id, number, at))));
+    }
+    let short: Vec<Value> = row
+        .short
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let (pid, free) = (s[0].as_i64()?, s[1].as_str()?.parse::<Decimal>().ok()?);
+            let (p, qty, ..) = priced.iter().find(|l| l.0.id == pid)?;
+            Some(super::stock::short_line(&p.sku, *qty, free))
+        })
+        .collect();
+    if short.is_empty() {
+        Ok(None)
+    } else {
+        Err(super::stock::insufficient(short))
+    }
+}
+
+/// Any other order: written without stock by the same call, then (an order that needs no
+/// approval) its stock taken line by line across warehouses, or a 409 naming the short lines
+/// that rolls all of it back; an order awaiting approval is told to the company's admins.
+fn write_by_line(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    h: &Head,
+    lines: &[(Product, Decimal)],
+    priced: &[Priced],
+    locale: &str,
+) -> AppResult<Placed> {
+    let names = names_in(priced, locale);
+    let row = call_place_order(conn, actor, h, priced, &names, false)?;
     let (Some(id), Some(number), Some(at)) = (row.id, row.number, row.created_at) else {
-        let short: Vec<Value> = row
-            .short
-            .as_ref()
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|s| {
-                let (pid, free) = (s[0].as_i64()?, s[1].as_str()?.parse::<Decimal>().ok()?);
-                let (p, qty, ..) = priced.iter().find(|l| l.0.id == pid)?;
-                Some(super::stock::short_line(&p.sku, *qty, free))
-            })
-            .collect();
-        return if short.is_empty() { Ok(None) } else { Err(super::stock::insufficient(short)) };
+        return Err(AppError::Internal(anyhow::anyhow!("place_order wrote no order without stock")));
     };
-    // The answer is what was written: no need to read it back.
+    if h.co.kind == "order" && h.status == "new" {
+        super::stock::take_stock(conn, id, lines)?;
+    }
+    if h.status == "awaiting_approval" {
+        super::notify::awaiting_approval(conn, actor, &number, &format(h.totals.total), &h.settings.currency)?;
+    }
+    Ok(answer(actor, h, priced, names, (id, number, at)))
+}
+
+fn names_in(priced: &[Priced], locale: &str) -> Vec<String> {
+    priced.iter().map(|l| l.0.name_in(locale).to_owned()).collect()
+}
+
+/// The order as [`super::orders::view`] shows it, from what was written (not read back).
+fn answer(
+    actor: &Actor,
+    h: &Head,
+    priced: &[Priced],
+    names: Vec<String>,
+    written: (i64, String, DateTime<Utc>),
+) -> Placed {
+    let (co, (id, number, at)) = (h.co, written);
     let order = Order {
         id,
         number,
@@ -302,74 +350,5 @@ fn write_at_once(
         })
         .collect();
     let events: Vec<EventRow> = vec![(at, "buyer".into(), None, Some(h.status.to_owned()), String::new())];
-    Ok(Some(Placed { order: render(&order, &lines, &events), replayed: false }))
-}
-
-/// The order line by line: stock across warehouses (or a 409 naming the short lines), and
-/// the company admins told when it awaits their approval.
-fn write_by_line(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    h: &Head,
-    lines: &[(Product, Decimal)],
-    priced: &[Priced],
-    locale: &str,
-) -> AppResult<Placed> {
-    let (co, status, kind) = (h.co, h.status, h.co.kind.as_str());
-    let inserted: Inserted = diesel::sql_query(
-        "INSERT INTO orders (number, company_id, account_id, kind, status, idempotency_key, request_hash, currency, \
-            vat_mode, total, vat_total, payment_method, delivery_method, delivery_address, desired_date, po_number, comment) \
-         VALUES ($1 || lpad(nextval('order_number_seq')::text, 6, '0'), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         RETURNING id, number",
-    )
-    .bind::<Text, _>(h.prefix)
-    .bind::<BigInt, _>(actor.company.id)
-    .bind::<BigInt, _>(actor.account_id)
-    .bind::<Text, _>(kind)
-    .bind::<Text, _>(status)
-    .bind::<Nullable<Text>, _>(co.key.as_deref())
-    .bind::<Text, _>(&co.hash)
-    .bind::<Text, _>(&h.settings.currency)
-    .bind::<Text, _>(h.settings.vat_mode.as_str())
-    .bind::<Numeric, _>(h.totals.total)
-    .bind::<Numeric, _>(h.totals.vat_total)
-    .bind::<Text, _>(&co.payment)
-    .bind::<Text, _>(&co.method)
-    .bind::<Text, _>(&co.address)
-    .bind::<Nullable<Date>, _>(co.date)
-    .bind::<Text, _>(&co.po)
-    .bind::<Text, _>(&co.comment)
-    .get_result(conn)?;
-
-    if kind == "order" && status == "new" {
-        super::stock::take_stock(conn, inserted.id, lines)?;
-    }
-    let rows: Vec<_> = priced
-        .iter()
-        .enumerate()
-        .map(|(i, (p, qty, m, b))| {
-            (
-                order_lines::order_id.eq(inserted.id),
-                order_lines::line_no.eq(i as i32 + 1),
-                order_lines::product_id.eq(p.id),
-                order_lines::sku.eq(&p.sku),
-                order_lines::name.eq(p.name_in(locale)),
-                order_lines::unit.eq(&p.unit),
-                order_lines::qty.eq(*qty),
-                order_lines::price.eq(m.price),
-                order_lines::vat_rate.eq(&p.vat_rate),
-                order_lines::amount.eq(m.amount),
-                order_lines::vat_amount.eq(m.vat),
-                order_lines::breakdown.eq(serde_json::to_value(b).unwrap_or_default()),
-            )
-        })
-        .collect();
-    diesel::insert_into(order_lines::table).values(rows).execute(conn)?;
-    event(conn, inserted.id, Some(actor.account_id), "buyer", None, Some(status), "")?;
-    if let Some(cart) = &co.cart {
-        use crate::db::schema_tenant::cart_lines as cl;
-        diesel::delete(cl::table.filter(cl::cart_id.eq(cart.id))).execute(conn)?;
-    }
-    super::notify::order_placed(conn, actor, &inserted.number, status, &format(h.totals.total), &h.settings.currency)?;
-    Ok(Placed { order: view(conn, inserted.id, locale)?, replayed: false })
+    Placed { order: render(&order, &lines, &events), replayed: false }
 }

@@ -3,7 +3,6 @@
 //! reversed).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -15,6 +14,7 @@ use crate::finance::payments::{self, PaymentIn};
 use crate::identity::companies;
 use crate::identity::staff::{MANAGE_FINANCE, SEE_FINANCE};
 use crate::web::roles::{BuyerCtx, StaffCtx};
+use crate::web::routes::account_api::IdPath;
 use crate::web::routes::catalog_api::pairs;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -53,11 +53,6 @@ async fn my_ledger(state: web::Data<AppState>, req: HttpRequest, b: BuyerCtx) ->
     let company = b.company.clone();
     let v = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| ledger_view(c, &company, period)).await?;
     Ok(HttpResponse::Ok().json(v))
-}
-
-#[derive(Deserialize)]
-struct IdPath {
-    id: i64,
 }
 
 async fn customer_ledger(

@@ -22,6 +22,7 @@ use crate::identity::companies::{self, Company};
 use crate::identity::staff::{MANAGE_FINANCE, SEE_FINANCE};
 use crate::web::auth::MaybeUser;
 use crate::web::render::{render_status, store_page};
+use crate::web::routes::account_api::IdPath;
 use crate::web::routes::catalog_api::pairs;
 use crate::web::tenant::TenantCtx;
 
@@ -275,11 +276,6 @@ async fn register(
 /// An amount as people type it on the page: "1 500,50" and "1500.50" alike.
 fn typed_amount(s: &str) -> String {
     s.trim().replace([' ', '\u{a0}', '\u{202f}'], "").replace(',', ".")
-}
-
-#[derive(Deserialize)]
-struct IdPath {
-    id: i64,
 }
 
 async fn reverse(
