@@ -50,6 +50,16 @@ pub fn grouped(s: &str, lang: &str) -> String {
     out
 }
 
+/// An amount in minor units (kopecks, cents), as card processors take it: `None` when it has
+/// more than two decimal places, is negative, or does not fit.
+pub fn minor_units(amount: Decimal) -> Option<i64> {
+    if amount.is_sign_negative() || amount.scale() > 2 {
+        return None;
+    }
+    let minor = amount * Decimal::ONE_HUNDRED;
+    minor.normalize().to_string().parse::<i64>().ok()
+}
+
 /// Formats with exactly two decimal places.
 pub fn format(amount: Decimal) -> String {
     format!("{:.2}", amount)
@@ -76,6 +86,16 @@ pub fn parse_qty(input: &str) -> Result<Decimal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minor_units_are_exact_or_refused() {
+        let d = |s: &str| Decimal::from_str(s).expect("decimal");
+        assert_eq!(minor_units(d("1234.50")), Some(123_450));
+        assert_eq!(minor_units(d("0.01")), Some(1));
+        assert_eq!(minor_units(d("7")), Some(700));
+        assert_eq!(minor_units(d("1.005")), None, "more than kopecks");
+        assert_eq!(minor_units(d("-1.00")), None);
+    }
 
     #[test]
     fn amounts_are_grouped_as_each_language_writes_them() {

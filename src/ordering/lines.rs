@@ -131,4 +131,88 @@ mod tests {
         assert_eq!(check_qty(&metres, d("2.7")), Ok(()));
         assert_eq!(check_qty(&metres, d("2.75")).map_err(|e| e.0), Err("not_a_multiple"));
     }
+
+    use proptest::prelude::*;
+
+    fn kopecks() -> impl Strategy<Value = Decimal> {
+        (1i64..10_000_000).prop_map(|k| Decimal::new(k, 2))
+    }
+    /// Whole pieces (1..1000) or metres with up to three decimals.
+    fn quantity() -> impl Strategy<Value = Decimal> {
+        prop_oneof![(1i64..1000).prop_map(Decimal::from), (1i64..1_000_000).prop_map(|k| Decimal::new(k, 3))]
+    }
+    fn rate() -> impl Strategy<Value = VatRate> {
+        prop_oneof![Just(VatRate::R20), Just(VatRate::R10), Just(VatRate::R0), Just(VatRate::None)]
+    }
+    fn priced(price: Decimal, rate: VatRate, mode: VatMode) -> Breakdown {
+        crate::pricing::engine::compute(&crate::pricing::engine::Inputs {
+            base: price,
+            group: None,
+            contract: None,
+            breaks: vec![],
+            customer_discount: Decimal::ZERO,
+            promotions: vec![],
+            vat_rate: rate,
+            vat_mode: mode,
+            qty: Decimal::ONE,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        // T18: a document of up to 30 lines adds up in kopecks, whatever the VAT mode.
+        #[test]
+        fn document_totals_are_the_sum_of_their_lines_in_kopecks(
+            lines in proptest::collection::vec((kopecks(), quantity(), rate()), 1..30), included in any::<bool>(),
+        ) {
+            let mode = if included { VatMode::Included } else { VatMode::Excluded };
+            let mut totals = Totals::default();
+            let (mut payable, mut vat) = (Decimal::ZERO, Decimal::ZERO);
+            for (price, qty, r) in &lines {
+                let m = money(&priced(*price, *r, mode), *qty, *r, mode);
+                for x in [m.price, m.amount, m.vat, m.payable] {
+                    prop_assert!(x >= Decimal::ZERO && x.scale() <= 2, "{x}");
+                }
+                // Net + VAT = what is paid: VAT inside the amount, or on top of it.
+                match mode {
+                    VatMode::Included => prop_assert!(m.payable == m.amount && m.vat <= m.amount),
+                    VatMode::Excluded => prop_assert_eq!(m.payable, m.amount + m.vat),
+                }
+                payable += m.payable;
+                vat += m.vat;
+                totals.add(&m);
+            }
+            prop_assert_eq!(totals.total, payable);
+            prop_assert_eq!(totals.vat_total, vat);
+            prop_assert_eq!(totals.lines, lines.len());
+            // A card processor gets exactly the total in kopecks.
+            let minor = crate::money::minor_units(totals.total);
+            prop_assert_eq!(minor.map(|m| Decimal::new(m, 2)), Some(totals.total));
+        }
+
+        // T18: a line's amount is price × quantity rounded half-up to kopecks, never to even.
+        #[test]
+        fn line_amounts_round_half_up(price in kopecks(), milli in 1i64..1_000_000) {
+            let qty = Decimal::new(milli, 3);
+            // Exact: kopecks × thousandths = 10^-5 roubles; half-up to kopecks on integers.
+            let exact = i128::from(price.mantissa() as i64) * i128::from(milli);
+            let expected = (exact + 500) / 1000;
+            prop_assert_eq!(crate::pricing::line_amount(price, qty), Decimal::new(expected as i64, 2));
+        }
+
+        // T18: a price entered with VAT and the same price entered without it (rounded to
+        // kopecks) cost the buyer the same, within the rounding of the unit price times the
+        // quantity plus a kopeck.
+        #[test]
+        fn prices_with_and_without_vat_agree(gross in kopecks(), qty in 1i64..1000, r in rate()) {
+            let q = Decimal::from(qty);
+            let pct = r.percent();
+            let net = crate::pricing::round_money(gross * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + pct));
+            let inc = money(&priced(gross, r, VatMode::Included), q, r, VatMode::Included);
+            let exc = money(&priced(net, r, VatMode::Excluded), q, r, VatMode::Excluded);
+            let bound = Decimal::new(5, 3) * q * (Decimal::ONE_HUNDRED + pct) / Decimal::ONE_HUNDRED + Decimal::new(2, 2);
+            prop_assert!((inc.payable - exc.payable).abs() <= bound, "{} vs {} (bound {bound})", inc.payable, exc.payable);
+        }
+    }
 }
