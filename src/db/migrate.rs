@@ -53,6 +53,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0010_function_paths"),
     migration!("tenant", "0011_placement"),
     migration!("tenant", "0012_finance"),
+    migration!("tenant", "0013_invoices"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

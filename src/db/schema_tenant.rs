@@ -481,3 +481,34 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(payments, companies, ledger_entries, company_balances);
+
+diesel::table! {
+    invoices (id) {
+        id -> Int8,
+        year -> Int4,
+        seq -> Int4,
+        number -> Text,
+        order_id -> Int8,
+        company_id -> Int8,
+        issued_on -> Date,
+        due_on -> Date,
+        amount -> Numeric,
+        vat_amount -> Numeric,
+        paid -> Numeric,
+        status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payment_allocations (payment_id, invoice_id) {
+        payment_id -> Int8,
+        invoice_id -> Int8,
+        amount -> Numeric,
+    }
+}
+
+diesel::joinable!(invoices -> orders (order_id));
+diesel::allow_tables_to_appear_in_same_query!(invoices, payment_allocations);
+diesel::allow_tables_to_appear_in_same_query!(invoices, orders);
+diesel::allow_tables_to_appear_in_same_query!(invoices, companies);

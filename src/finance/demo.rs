@@ -38,6 +38,7 @@ pub fn history(conn: &mut PgConnection, company: i64, currency: &str) -> AppResu
         reference: format!("п/п 412 от {}", (day - Duration::days(10)).format("%d.%m.%Y")),
         paid_at: Some(day - Duration::days(10)),
         currency: None,
+        invoice: None,
     };
     payments::register(conn, None, &input, currency)?;
     Ok(())

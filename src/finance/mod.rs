@@ -4,6 +4,7 @@
 //! inside the caller's tenant transaction.
 
 pub mod demo;
+pub mod invoices;
 pub mod ledger;
 pub mod payments;
 pub mod requisites;

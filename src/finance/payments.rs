@@ -27,6 +27,9 @@ pub struct PaymentIn {
     /// When sent, it must be the store's currency.
     #[serde(default)]
     pub currency: Option<String>,
+    /// The invoice it pays (its number); without it the oldest unpaid invoices are paid first.
+    #[serde(default)]
+    pub invoice: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -115,6 +118,8 @@ pub fn register(conn: &mut PgConnection, staff: Option<i64>, input: &PaymentIn, 
             ledger_entries::created_by.eq(staff),
         ))
         .execute(conn)?;
+    let named = input.invoice.as_deref().filter(|n| !n.trim().is_empty());
+    super::invoices::apply(conn, payment.id, payment.company_id, amount, named)?;
     Ok(payment)
 }
 
@@ -149,6 +154,7 @@ pub fn reverse(conn: &mut PgConnection, staff: i64, id: i64) -> AppResult<Paymen
             ledger_entries::created_by.eq(staff),
         ))
         .execute(conn)?;
+    super::invoices::unapply(conn, id)?;
     Ok(diesel::update(payments::table.find(id))
         .set(payments::status.eq("reversed"))
         .returning(Payment::as_returning())

@@ -47,6 +47,15 @@ fn set_status(
         .execute(conn)?;
     if to == "cancelled" {
         return_stock(conn, o.id)?;
+        crate::finance::invoices::cancel_for(conn, o.id)?;
+    }
+    // The invoice for payment: when an approved order becomes new (stores that invoice on
+    // placement), or when it is confirmed (unless the store issues invoices by hand).
+    if matches!(to, "new" | "confirmed") {
+        let on = crate::finance::invoices::issued_on(conn)?;
+        if (to == "new" && on == "placement") || (to == "confirmed" && on != "manual") {
+            crate::finance::invoices::issue(conn, o.id)?;
+        }
     }
     // Shipping books the order's total to the company's ledger (once, also when staff mark
     // it delivered or completed without marking it shipped first).

@@ -106,7 +106,9 @@ pub fn view(conn: &mut PgConnection, id: i64, _locale: &str) -> AppResult<Value>
             order_events::note,
         ))
         .load(conn)?;
-    Ok(render(&o, &lines, &events))
+    let mut v = render(&o, &lines, &events);
+    v["invoice"] = json!(crate::finance::invoices::number_of(conn, id)?);
+    Ok(v)
 }
 
 /// The order as [`view`] answers it, from its row, lines and history.
@@ -128,6 +130,8 @@ pub fn render(o: &Order, lines: &[LineRow], events: &[EventRow]) -> Value {
         .iter()
         .map(|(at, who, from, to, note)| json!({"at": at, "by": who, "from": from, "to": to, "note": note}))
         .collect::<Vec<_>>());
+    // The live invoice for payment, when there is one (finance::invoices).
+    v["invoice"] = Value::Null;
     v
 }
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Jsonb, Nullable, Text, Timestamptz};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::carts;
@@ -72,6 +72,8 @@ pub struct Delivery {
 pub struct Placed {
     pub order: Value,
     pub replayed: bool,
+    /// The order's id (a replay answers what is stored and leaves it out).
+    pub id: Option<i64>,
 }
 
 fn one_of(field: &str, value: Option<&str>, allowed: &[&str], default: &str) -> AppResult<String> {
@@ -153,7 +155,7 @@ pub fn place(
                 details: Map::new(),
             });
         }
-        return Ok(Placed { order: view(conn, *id, locale)?, replayed: true });
+        return Ok(Placed { order: view(conn, *id, locale)?, replayed: true, id: None });
     }
     let (cart, lines) = sent?;
     if lines.is_empty() {
@@ -176,7 +178,15 @@ pub fn place(
     }
     let checkout = Checkout { cart, ..checkout_of(conn, actor, req, key, hash)? };
     let settings = CatalogSettings::from_map(&inputs.settings);
-    place_lines(conn, actor, &settings, &checkout, lines, locale, Some(inputs.known))
+    let on = inputs.settings.get(crate::finance::invoices::INVOICE_ON).and_then(Value::as_str).unwrap_or("placement");
+    let mut placed = place_lines(conn, actor, &settings, &checkout, lines, locale, Some(inputs.known))?;
+    // The invoice for payment comes with the order when the store issues it on placement.
+    if let (Some(id), "placement", Some("new")) = (placed.id, on, placed.order["status"].as_str()) {
+        if let Some(number) = crate::finance::invoices::issue(conn, id)? {
+            placed.order["invoice"] = json!(number);
+        }
+    }
+    Ok(placed)
 }
 
 /// Products and quantities to order.

@@ -350,5 +350,5 @@ fn answer(
         })
         .collect();
     let events: Vec<EventRow> = vec![(at, "buyer".into(), None, Some(h.status.to_owned()), String::new())];
-    Placed { order: render(&order, &lines, &events), replayed: false }
+    Placed { order: render(&order, &lines, &events), replayed: false, id: Some(id) }
 }

@@ -303,3 +303,86 @@ async fn supplier_details_are_checked_like_an_accountant_would_and_terms_set_due
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
 }
+
+/// `(number, status, paid)` of the buyer's invoices, oldest first.
+async fn invoices(app: &TestApp, t: &TestTenant, token: &str) -> Vec<(String, String, String)> {
+    let r = app.get(&api(t, "/invoices"), Some(token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut v: Vec<(String, String, String)> = r.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            let s = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+            (s("number"), s("status"), s("paid"))
+        })
+        .collect();
+    v.reverse();
+    v
+}
+
+#[actix_web::test]
+async fn invoices_are_issued_numbered_and_paid_oldest_first() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, company, _) = buyer(&app, &t, INNS[5]).await;
+    // Two orders: 200.00 and 25.00, each with its invoice numbered in turn.
+    let first = order(&app, &t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 2}]}), Some("i1")).await;
+    assert_eq!((first.status.as_u16(), first.json()["invoice"].as_str()), (201, Some("1")), "{}", first.body);
+    let second = order(&app, &t, &b, &json!({"lines": [{"sku": "M-1", "qty": 2}]}), Some("i2")).await;
+    assert_eq!(second.json()["invoice"], "2", "{}", second.body);
+    let n1 = first.json()["number"].as_str().expect("number").to_owned();
+    let shown = app.get(&api(&t, &format!("/orders/{n1}")), Some(&b)).await;
+    assert_eq!(shown.json()["invoice"], "1", "the order page names its invoice");
+    // A replay of the first request answers the same order and makes no third invoice.
+    let again = order(&app, &t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 2}]}), Some("i1")).await;
+    assert_eq!((again.status.as_u16(), &again.json()["invoice"]), (201, &json!("1")));
+    let row = |n: &str, st: &str, paid: &str| (n.to_owned(), st.to_owned(), paid.to_owned());
+    assert_eq!(invoices(&app, &t, &b).await, vec![row("1", "unpaid", "0.00"), row("2", "unpaid", "0.00")]);
+
+    // 150.00 goes to the oldest; 100.00 finishes it and starts the next.
+    let r = pay(&app, &t, &s, json!({"customer_id": company, "amount": "150.00", "reference": "п/п 1"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(invoices(&app, &t, &b).await, vec![row("1", "partly_paid", "150.00"), row("2", "unpaid", "0.00")]);
+    let r = pay(&app, &t, &s, json!({"customer_id": company, "amount": "60.00", "reference": "п/п 2"})).await;
+    let second_payment = r.json()["id"].as_i64().expect("id");
+    assert_eq!(invoices(&app, &t, &b).await, vec![row("1", "paid", "200.00"), row("2", "partly_paid", "10.00")]);
+    // Reversed: both invoices get back what it paid.
+    let r = app.post_json(&api(&t, &format!("/admin/payments/{second_payment}/reverse")), &json!({}), Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(invoices(&app, &t, &b).await, vec![row("1", "partly_paid", "150.00"), row("2", "unpaid", "0.00")]);
+    // A payment naming an invoice pays that one first; naming one that is not open is 422
+    // and records nothing.
+    let r = pay(&app, &t, &s, json!({"customer_id": company, "amount": "25.00", "invoice": "2"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(invoices(&app, &t, &b).await, vec![row("1", "partly_paid", "150.00"), row("2", "paid", "25.00")]);
+    let r = pay(&app, &t, &s, json!({"customer_id": company, "amount": "5.00", "invoice": "2"})).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.json()["error"]["fields"]["invoice"].is_string(), "{}", r.body);
+    let listed = app.get(&api(&t, &format!("/admin/payments?customer_id={company}")), Some(&s)).await;
+    assert_eq!(listed.json()["total"], 3, "the refused payment was not recorded: {}", listed.body);
+
+    // A new order cancelled by the buyer takes its unpaid invoice with it.
+    let third = order(&app, &t, &b, &json!({"lines": [{"sku": "M-1", "qty": 1}]}), Some("i3")).await;
+    assert_eq!(third.json()["invoice"], "3");
+    let n3 = third.json()["number"].as_str().expect("number").to_owned();
+    let r = app.post_json(&api(&t, &format!("/orders/{n3}/cancel")), &json!({}), Some(&b)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(invoices(&app, &t, &b).await.last(), Some(&row("3", "cancelled", "0.00")));
+
+    // A store that invoices on confirmation: none at placement, one when staff confirm.
+    let r = app.patch_json(&api(&t, "/admin/settings"), &json!({"invoice_on": "confirmation"}), Some(&s)).await;
+    assert_eq!((r.status.as_u16(), &r.json()["invoice_on"]), (200, &json!("confirmation")), "{}", r.body);
+    let fourth = order(&app, &t, &b, &json!({"lines": [{"sku": "M-1", "qty": 1}]}), Some("i4")).await;
+    assert_eq!(fourth.json()["invoice"], Value::Null, "{}", fourth.body);
+    let n4 = fourth.json()["number"].as_str().expect("number").to_owned();
+    let r = app.patch_json(&api(&t, &format!("/admin/orders/{n4}")), &json!({"status": "confirmed"}), Some(&s)).await;
+    assert_eq!((r.status.as_u16(), &r.json()["invoice"]), (200, &json!("4")), "{}", r.body);
+    let r = app.patch_json(&api(&t, "/admin/settings"), &json!({"invoice_on": "sometimes"}), Some(&s)).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    // Staff see every customer's invoices; another company sees none of these.
+    let r = app.get(&api(&t, &format!("/admin/invoices?customer_id={company}")), Some(&s)).await;
+    assert_eq!((r.status.as_u16(), r.json()["total"].as_u64()), (200, Some(4)), "{}", r.body);
+    let (other, _, _) = buyer(&app, &t, INNS[6]).await;
+    assert_eq!(invoices(&app, &t, &other).await, vec![]);
+}

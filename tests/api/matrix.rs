@@ -48,7 +48,9 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM notifications t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM payments t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM ledger_entries t),
-                (SELECT string_agg(t::text, ',' ORDER BY company_id) FROM company_balances t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY company_id) FROM company_balances t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM invoices t),
+                (SELECT string_agg(t::text, ',' ORDER BY payment_id, invoice_id) FROM payment_allocations t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")

@@ -260,6 +260,10 @@ fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
             Some(c) if c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase()) => Ok(v.clone()),
             _ => Err("must be a currency code like RUB".into()),
         },
+        crate::finance::invoices::INVOICE_ON => match v.as_str() {
+            Some(s) if crate::finance::invoices::INVOICE_ON_CHOICES.contains(&s) => Ok(v.clone()),
+            _ => Err("must be placement, confirmation or manual".into()),
+        },
         crate::finance::PAYMENT_TERMS_DAYS => match v.as_i64() {
             Some(n) if (0..=365).contains(&n) => Ok(v.clone()),
             _ => Err("must be 0 (prepayment) to 365 days".into()),
@@ -286,6 +290,7 @@ const SETTING_KEYS: &[&str] = &[
     tenant_settings::REQUIRE_EMAIL_CONFIRMATION,
     "search_synonyms",
     crate::finance::PAYMENT_TERMS_DAYS,
+    crate::finance::invoices::INVOICE_ON,
 ];
 
 pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
@@ -300,6 +305,7 @@ pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
             "require_email_confirmation": tenant_settings::get_bool(c, tenant_settings::REQUIRE_EMAIL_CONFIRMATION, true)?,
             "search_synonyms": tenant_settings::get(c, "search_synonyms")?.unwrap_or(json!({})),
             "payment_terms_days": tenant_settings::get(c, crate::finance::PAYMENT_TERMS_DAYS)?.and_then(|v| v.as_i64()).unwrap_or(0),
+            "invoice_on": crate::finance::invoices::issued_on(c)?,
         });
         // The supplier's legal and bank details, as PATCH takes them.
         if let Some(o) = v.as_object_mut() {

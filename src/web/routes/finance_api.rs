@@ -19,6 +19,8 @@ use crate::web::routes::catalog_api::pairs;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/account/ledger").route(web::get().to(my_ledger)))
+        .service(web::resource("/api/v1/invoices").route(web::get().to(my_invoices)))
+        .service(web::resource("/api/v1/admin/invoices").route(web::get().to(all_invoices)))
         .service(web::resource("/api/v1/admin/finance/debtors").route(web::get().to(debtors)))
         .service(web::resource("/api/v1/admin/customers/{id}/ledger").route(web::get().to(customer_ledger)))
         .service(
@@ -151,4 +153,32 @@ fn with_position(c: &mut diesel::PgConnection, p: payments::Payment) -> AppResul
     let mut v = p.json();
     v["position"] = ledger::position(c, &company)?.json();
     Ok(v)
+}
+
+/// At most this many invoices in one answer, newest first.
+const INVOICES: i64 = 500;
+
+/// The buyer company's invoices for payment, newest first.
+async fn my_invoices(state: web::Data<AppState>, b: BuyerCtx) -> AppResult<HttpResponse> {
+    let company = b.company.id;
+    let items = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
+        crate::finance::invoices::list(c, Some(company), INVOICES)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"total": items.len(), "items": items})))
+}
+
+/// Every customer's invoices (`customer_id` for one), newest first.
+async fn all_invoices(state: web::Data<AppState>, req: HttpRequest, s: StaffCtx) -> AppResult<HttpResponse> {
+    s.require(SEE_FINANCE)?;
+    let p = pairs(&req)?;
+    let customer = match p.iter().find(|(k, _)| k == "customer_id").map(|(_, v)| v.trim()) {
+        None | Some("") => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| AppError::field("customer_id", "must be a customer's id"))?),
+    };
+    let items = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
+        crate::finance::invoices::list(c, customer, INVOICES)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"total": items.len(), "items": items})))
 }

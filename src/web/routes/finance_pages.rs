@@ -200,7 +200,7 @@ async fn staff_page(
             v["paid_at"] = json!(tx.day(&v["paid_at"]));
             v
         }).collect::<Vec<_>>(),
-        "form": {"amount": form.amount, "reference": form.reference, "paid_at": form.paid_at},
+        "form": {"amount": form.amount, "reference": form.reference, "paid_at": form.paid_at, "invoice": form.invoice},
         "form_errors": form_errors,
         "one": one.map(|(company, position, l)| fin.view(&company, &position, l, &currency, errors)),
         "today": ledger::today(),
@@ -219,6 +219,8 @@ struct Form {
     reference: String,
     #[serde(default)]
     paid_at: String,
+    #[serde(default)]
+    invoice: String,
 }
 
 async fn register(
@@ -253,6 +255,7 @@ async fn register(
                 reference: f.reference.clone(),
                 paid_at,
                 currency: None,
+                invoice: Some(f.invoice.trim().to_owned()).filter(|v| !v.is_empty()),
             };
             let me = s.user.account.id;
             with_tenant(&state.pool, &t.tenant.schema, move |c| {

@@ -46,3 +46,5 @@ cabinet-finance = Finance: balance and ledger
 finance-terms-days = Payment terms, days after shipment
 finance-terms-default = the store's default
 finance-balance-hint-staff = Paid minus shipped: below zero is what the customer owes
+finance-invoice-paid = Invoice paid (optional)
+finance-invoice-paid-hint = its number; else the oldest are paid first

@@ -46,3 +46,5 @@ cabinet-finance = Финансы: баланс и взаиморасчёты
 finance-terms-days = Отсрочка платежа, дней от отгрузки
 finance-terms-default = как у магазина
 finance-balance-hint-staff = Оплачено минус отгружено: меньше нуля — долг покупателя
+finance-invoice-paid = Оплачен счёт (необязательно)
+finance-invoice-paid-hint = номер счёта; иначе оплачиваются самые старые

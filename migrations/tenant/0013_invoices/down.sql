@@ -1,0 +1,3 @@
+DROP TABLE payment_allocations;
+DROP TABLE invoices;
+DROP TABLE invoice_counters;
