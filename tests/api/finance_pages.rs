@@ -11,13 +11,15 @@ fn shows(body: &str, id: &str, amount: &str) -> bool {
 use crate::helpers::TestApp;
 use crate::identity::INNS;
 use crate::order_pages::{post_from, sign_in};
-use crate::ordering::{buyer, store};
+use crate::ordering::{buyer, order, store};
 
 #[actix_web::test]
 async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it() {
     let app = TestApp::spawn().await;
     let (t, s) = store(&app).await;
-    let (_, company, email) = buyer(&app, &t, INNS[4]).await;
+    let (token, company, email) = buyer(&app, &t, INNS[4]).await;
+    let placed = order(&app, &t, &token, &serde_json::json!({"lines": [{"sku": "PCS-1", "qty": 2}]}), Some("p1")).await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
     let (_, _, other_email) = buyer(&app, &t, INNS[5]).await;
     let page = format!("/s/{}/admin/finance", t.slug);
     let mut staff = sign_in(&app, &t, &t.admin_email, &page).await;
@@ -56,12 +58,14 @@ async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it()
     assert!(r.body.contains("id=\"finance-notice\"") && r.body.contains("id=\"customer-ledger\""), "{}", r.body);
     assert!(["1\u{a0}500,50", "1,500.50"].iter().any(|a| r.body.contains(a)), "{}", r.body);
 
-    // The buyer: a balance of +1500.50 (paid ahead), the payment in the ledger; a bad period is 422.
+    // The buyer: paid 1500.50 ahead of any shipment, the payment in the ledger; a bad period is 422.
     let mut b = sign_in(&app, &t, &email, &format!("/s/{}/account/finance", t.slug)).await;
     let r = b.get(&format!("/s/{}/account/finance", t.slug)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(shows(&r.body, "position-balance", "1500.50"), "{}", r.body);
     assert!(r.body.contains("п/п 5 от 01.11"), "{}", r.body);
+    // Its order's invoice is listed, paid from the 1500.50 (oldest unpaid first).
+    assert!(r.body.contains("data-invoice=\"1\"") && r.body.contains("invoice-paid"), "{}", r.body);
     let r = b.get(&format!("/s/{}/account", t.slug)).await;
     assert!(shows(&r.body, "cabinet-balance", "1500.50"), "{}", r.body);
     let r = b.get(&format!("/s/{}/account/finance?from=2026-02-01&to=2026-01-01", t.slug)).await;

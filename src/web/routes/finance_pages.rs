@@ -114,16 +114,28 @@ async fn buyer_finance(
     let (period, errors) = period_or_default(&req)?;
     let status = if errors.is_empty() { 200 } else { 422 };
     let company = b.company.clone();
-    let (position, ledger, currency) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+    let (position, ledger, currency, invoices) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
         Ok((
             ledger::position(c, &company)?,
             ledger::statement(c, company.id, period.0, period.1)?,
             catalog_settings::load(c)?.currency,
+            crate::finance::invoices::list(c, Some(company.id), 100)?,
         ))
     })
     .await?;
     let fin = Fin { tx: &tx, orders: t.link("/orders"), action: t.link("/account/finance"), customer: None };
-    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors)});
+    let invoices: Vec<Value> = invoices
+        .iter()
+        .map(|i| {
+            let status = i["status"].as_str().unwrap_or_default();
+            json!({"number": i["number"], "date": tx.day(&i["date"]), "due_on": tx.day(&i["due_on"]),
+                "order": i["order"], "order_href": t.link(&format!("/orders/{}", i["order"].as_str().unwrap_or_default())),
+                "amount": tx.amount(&i["amount"]), "left": tx.amount(&i["left"]), "status": status,
+                "status_label": tx.t(&format!("invoice-status-{status}")),
+                "open": matches!(status, "unpaid" | "partly_paid")})
+        })
+        .collect();
+    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors), "invoices": invoices});
     let ctx = store_page(&req, &tx.t("finance-title"), data).await?;
     render_status(&state, "storefront/finance", &ctx, status)
 }
