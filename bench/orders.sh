@@ -39,7 +39,7 @@ TID=$("${PSQL[@]}" -d "$DB" -tAc "SELECT id FROM public.tenants WHERE slug = 'ca
 head -99 "$OUT/skus_uniform.txt" >"$OUT/skus_hot.txt"
 # reset_ours STOCK: empties orders and sets every product's stock (one warehouse) to STOCK
 reset_ours() {
-  "${PSQL[@]}" -d "$DB" -c "SET search_path = $S, public" -c "TRUNCATE $S.order_events, $S.order_allocations, $S.order_lines, $S.notifications, $S.reservation_allocations, $S.waitlist, $S.reservations, $S.ledger_entries, $S.company_balances, $S.payments, $S.orders" \
+  "${PSQL[@]}" -d "$DB" -c "SET search_path = $S, public" -c "TRUNCATE $S.order_events, $S.order_allocations, $S.order_lines, $S.notifications, $S.reservation_allocations, $S.waitlist, $S.reservations, $S.payment_allocations, $S.invoices, $S.invoice_years, $S.ledger_entries, $S.company_balances, $S.payments, $S.orders" \
     -c "DELETE FROM public.mail_outbox WHERE tenant_id = $TID" -c "DELETE FROM public.jobs WHERE tenant_id = $TID" \
     -c "INSERT INTO $S.stock (product_id, warehouse_id, quantity) SELECT p.id, w.id, $1 FROM $S.products p, (SELECT id FROM $S.warehouses ORDER BY position, id LIMIT 1) w ON CONFLICT (product_id, warehouse_id) DO UPDATE SET quantity = EXCLUDED.quantity, reserved = 0" \
     -c "VACUUM ANALYZE $S.stock" -c "VACUUM ANALYZE $S.products" -c "CHECKPOINT" >/dev/null

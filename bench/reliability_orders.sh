@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 S=$("${PSQL[@]}" -d "$DB" -tAc "SELECT schema_name FROM public.tenants WHERE slug = 'cat-main'")
 TID=$("${PSQL[@]}" -d "$DB" -tAc "SELECT id FROM public.tenants WHERE slug = 'cat-main'")
 "${PSQL[@]}" -d "$DB" -c "SET search_path = $S, public" \
-  -c "TRUNCATE $S.order_events, $S.order_allocations, $S.order_lines, $S.notifications, $S.reservation_allocations, $S.waitlist, $S.reservations, $S.ledger_entries, $S.company_balances, $S.payments, $S.orders" \
+  -c "TRUNCATE $S.order_events, $S.order_allocations, $S.order_lines, $S.notifications, $S.reservation_allocations, $S.waitlist, $S.reservations, $S.payment_allocations, $S.invoices, $S.invoice_years, $S.ledger_entries, $S.company_balances, $S.payments, $S.orders" \
   -c "DELETE FROM public.mail_outbox WHERE tenant_id = $TID" \
   -c "UPDATE $S.stock SET quantity = 1000, reserved = 0" >/dev/null
 "${PSQL[@]}" -d "$DB" -tAc "SELECT sku FROM $S.products ORDER BY id LIMIT 300" >"$OUT/skus.txt"

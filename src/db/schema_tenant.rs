@@ -512,3 +512,10 @@ diesel::joinable!(invoices -> orders (order_id));
 diesel::allow_tables_to_appear_in_same_query!(invoices, payment_allocations);
 diesel::allow_tables_to_appear_in_same_query!(invoices, orders);
 diesel::allow_tables_to_appear_in_same_query!(invoices, companies);
+
+diesel::table! {
+    invoice_years (year) {
+        year -> Int4,
+        start -> Int8,
+    }
+}

@@ -60,25 +60,42 @@ struct Issued {
     number: String,
 }
 
+/// Where the invoice sequence stood before this year's first invoice (recorded once a year).
+fn year_start(conn: &mut PgConnection, year: i32) -> AppResult<i64> {
+    use crate::db::schema_tenant::invoice_years as y;
+    if let Some(start) = y::table.find(year).select(y::start).first::<i64>(conn).optional()? {
+        return Ok(start);
+    }
+    diesel::sql_query(
+        "INSERT INTO invoice_years (year, start) \
+         SELECT $1, CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM invoice_seq \
+         ON CONFLICT (year) DO NOTHING",
+    )
+    .bind::<Integer, _>(year)
+    .execute(conn)?;
+    Ok(y::table.find(year).select(y::start).first::<i64>(conn)?)
+}
+
 /// Issues the invoice of order `order` (an order, not a pre-order) unless it has a live one:
-/// the next number of this year, its total and VAT, due in [`DUE_DAYS`] days. One statement;
-/// answers the new invoice's number.
+/// the next number of this year, its total and VAT, due in [`DUE_DAYS`] days. Answers the new
+/// invoice's number.
 pub fn issue(conn: &mut PgConnection, order: i64) -> AppResult<Option<String>> {
     let day = today();
+    let start = year_start(conn, day.year())?;
     let row: Option<Issued> = diesel::sql_query(
         "WITH o AS (SELECT id, company_id, total, vat_total FROM orders \
                      WHERE id = $1 AND kind = 'order' \
                        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = $1 AND i.status <> 'cancelled')), \
-              n AS (INSERT INTO invoice_counters AS c (year, last) SELECT $2, 1 FROM o \
-                    ON CONFLICT (year) DO UPDATE SET last = c.last + 1 RETURNING last) \
+              n AS (SELECT (nextval('invoice_seq') - $5)::int AS seq FROM o) \
          INSERT INTO invoices (year, seq, number, order_id, company_id, issued_on, due_on, amount, vat_amount) \
-         SELECT $2, n.last, n.last::text, o.id, o.company_id, $3, $4, o.total, o.vat_total FROM o, n \
+         SELECT $2, n.seq, n.seq::text, o.id, o.company_id, $3, $4, o.total, o.vat_total FROM o, n \
          RETURNING number",
     )
     .bind::<BigInt, _>(order)
     .bind::<Integer, _>(day.year())
     .bind::<Date, _>(day)
     .bind::<Date, _>(day + Duration::days(DUE_DAYS))
+    .bind::<BigInt, _>(start)
     .get_result(conn)
     .optional()?;
     Ok(row.map(|r| r.number))

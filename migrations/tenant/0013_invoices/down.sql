@@ -1,3 +1,4 @@
 DROP TABLE payment_allocations;
 DROP TABLE invoices;
-DROP TABLE invoice_counters;
+DROP TABLE invoice_years;
+DROP SEQUENCE invoice_seq;

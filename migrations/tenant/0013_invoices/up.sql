@@ -1,11 +1,13 @@
 -- Invoices for payment (счёт на оплату): one per order, numbered per tenant and year, paid
 -- by the payments applied to them (oldest invoice first unless a payment names one).
 
--- The last invoice number of each year. Taking a number locks the year's row until commit,
--- so numbers follow each other (a rolled-back placement may leave a gap).
-CREATE TABLE invoice_counters (
-    year int PRIMARY KEY,
-    last int NOT NULL CHECK (last > 0)
+-- Invoice numbers restart each year without a row that every placement must lock: a number
+-- is the store's invoice sequence minus where the sequence stood when the year's first
+-- invoice was issued (a rolled-back placement may leave a gap).
+CREATE SEQUENCE invoice_seq;
+CREATE TABLE invoice_years (
+    year  int PRIMARY KEY,
+    start bigint NOT NULL CHECK (start >= 0)
 );
 
 CREATE TABLE invoices (
