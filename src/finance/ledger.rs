@@ -64,11 +64,22 @@ pub fn position(conn: &mut PgConnection, company: &Company) -> AppResult<Positio
     .bind::<BigInt, _>(company.id)
     .bind::<Date, _>(today())
     .get_result(conn)?;
-    let balance = t.credit - t.debit;
-    let debt = above_zero(t.debit - t.credit);
-    let overdue = above_zero(t.debit - t.not_due - t.credit);
-    let credit_left = above_zero(company.credit_limit - debt - t.on_order);
-    Ok(Position { balance, debt, overdue, credit_limit: company.credit_limit, on_order: t.on_order, credit_left })
+    Ok(Position::of(company, t.debit, t.credit, t.not_due, t.on_order))
+}
+
+impl Position {
+    /// From the company's totals, its debits not yet due and its on-account orders not shipped.
+    fn of(company: &Company, debit: Decimal, credit: Decimal, not_due: Decimal, on_order: Decimal) -> Position {
+        let debt = above_zero(debit - credit);
+        Position {
+            balance: credit - debit,
+            debt,
+            overdue: above_zero(debit - not_due - credit),
+            credit_limit: company.credit_limit,
+            on_order,
+            credit_left: above_zero(company.credit_limit - debt - on_order),
+        }
+    }
 }
 
 /// `d` when above zero, else zero (never a "-0.00").
@@ -200,9 +211,45 @@ pub fn statement(conn: &mut PgConnection, company: i64, from: NaiveDate, to: Nai
     }))
 }
 
-/// The companies whose ledger shows a debt (shipped more than paid).
-pub fn debtors(conn: &mut PgConnection) -> AppResult<Vec<Company>> {
-    use crate::db::schema_tenant::company_balances as b;
-    let ids: Vec<i64> = b::table.filter(b::debit.gt(b::credit)).select(b::company_id).load(conn)?;
-    Ok(companies::table.filter(companies::id.eq_any(ids)).select(Company::as_select()).load(conn)?)
+#[derive(QueryableByName)]
+struct DebtorRow {
+    #[diesel(sql_type = BigInt)]
+    company_id: i64,
+    #[diesel(sql_type = Numeric)]
+    debit: Decimal,
+    #[diesel(sql_type = Numeric)]
+    credit: Decimal,
+    #[diesel(sql_type = Numeric)]
+    not_due: Decimal,
+    #[diesel(sql_type = Numeric)]
+    on_order: Decimal,
+}
+
+/// The companies whose ledger shows a debt, each with its position, the most overdue first
+/// (then the largest debt): two statements however many there are.
+pub fn debtors(conn: &mut PgConnection) -> AppResult<Vec<(Company, Position)>> {
+    let rows: Vec<DebtorRow> = diesel::sql_query(
+        "SELECT b.company_id, b.debit, b.credit, \
+            coalesce((SELECT sum(e.amount) FROM ledger_entries e \
+                       WHERE e.company_id = b.company_id AND e.side = 'debit' AND e.due_on >= $1), 0) AS not_due, \
+            coalesce((SELECT sum(o.total) FROM orders o \
+                       WHERE o.company_id = b.company_id AND o.payment_method = 'on_account' \
+                         AND o.status IN ('awaiting_approval', 'new', 'confirmed', 'in_production', 'assembled')), 0) AS on_order \
+         FROM company_balances b WHERE b.debit > b.credit",
+    )
+    .bind::<Date, _>(today())
+    .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.company_id).collect();
+    let companies: Vec<Company> =
+        companies::table.filter(companies::id.eq_any(&ids)).select(Company::as_select()).load(conn)?;
+    let mut out: Vec<(Company, Position)> = companies
+        .into_iter()
+        .filter_map(|c| {
+            let r = rows.iter().find(|r| r.company_id == c.id)?;
+            let p = Position::of(&c, r.debit, r.credit, r.not_due, r.on_order);
+            Some((c, p))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.overdue.cmp(&a.1.overdue).then(b.1.debt.cmp(&a.1.debt)));
+    Ok(out)
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::catalog::settings as catalog_settings;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult};
-use crate::finance::ledger::{self, Position};
+use crate::finance::ledger;
 use crate::finance::payments::{self, PaymentIn};
 use crate::identity::companies;
 use crate::identity::staff::{MANAGE_FINANCE, SEE_FINANCE};
@@ -77,12 +77,7 @@ async fn customer_ledger(
 async fn debtors(state: web::Data<AppState>, s: StaffCtx) -> AppResult<HttpResponse> {
     s.require(SEE_FINANCE)?;
     let v = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
-        let mut rows: Vec<(companies::Company, Position)> = Vec::new();
-        for company in ledger::debtors(c)? {
-            let p = ledger::position(c, &company)?;
-            rows.push((company, p));
-        }
-        rows.sort_by(|a, b| b.1.overdue.cmp(&a.1.overdue).then(b.1.debt.cmp(&a.1.debt)));
+        let rows = ledger::debtors(c)?;
         let items: Vec<_> = rows
             .iter()
             .map(|(company, p)| {

@@ -174,12 +174,7 @@ async fn staff_page(
     let status = if !form_errors.is_empty() || !errors.is_empty() { 422 } else { 200 };
     let r = with_tenant(&state.pool, &t.tenant.schema, move |c| {
         let currency = catalog_settings::load(c)?.currency;
-        let mut debtors = Vec::new();
-        for company in ledger::debtors(c)? {
-            let p = ledger::position(c, &company)?;
-            debtors.push((company, p));
-        }
-        debtors.sort_by(|a, b| b.1.overdue.cmp(&a.1.overdue).then(b.1.debt.cmp(&a.1.debt)));
+        let debtors = ledger::debtors(c)?;
         let customers: Vec<(i64, String, String)> =
             co::table.order(co::name).limit(1000).select((co::id, co::name, co::inn)).load(c)?;
         let (recent, _) = payments::list(c, customer, 0, 50)?;
