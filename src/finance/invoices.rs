@@ -58,6 +58,8 @@ pub fn issued_on(conn: &mut PgConnection) -> AppResult<String> {
 struct Issued {
     #[diesel(sql_type = diesel::sql_types::Text)]
     number: String,
+    #[diesel(sql_type = BigInt)]
+    company_id: i64,
 }
 
 /// Where the invoice sequence stood before this year's first invoice (recorded once a year).
@@ -89,7 +91,7 @@ pub fn issue(conn: &mut PgConnection, order: i64) -> AppResult<Option<String>> {
               n AS (SELECT (nextval('invoice_seq') - $5)::int AS seq FROM o) \
          INSERT INTO invoices (year, seq, number, order_id, company_id, issued_on, due_on, amount, vat_amount) \
          SELECT $2, n.seq, n.seq::text, o.id, o.company_id, $3, $4, o.total, o.vat_total FROM o, n \
-         RETURNING number",
+         RETURNING number, company_id",
     )
     .bind::<BigInt, _>(order)
     .bind::<Integer, _>(day.year())
@@ -98,7 +100,65 @@ pub fn issue(conn: &mut PgConnection, order: i64) -> AppResult<Option<String>> {
     .bind::<BigInt, _>(start)
     .get_result(conn)
     .optional()?;
-    Ok(row.map(|r| r.number))
+    match row {
+        Some(r) => {
+            // Money paid ahead pays the new invoice at once.
+            apply_credit(conn, r.company_id)?;
+            Ok(Some(r.number))
+        }
+        None => Ok(None),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Unapplied {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    left: Decimal,
+}
+
+#[derive(QueryableByName)]
+struct Ahead {
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    ahead: Decimal,
+}
+
+/// Pays the company's open invoices from money it paid ahead: what its payments have not
+/// paid on any invoice yet, but no more than its ledger is in credit beyond what already paid
+/// invoices of orders not shipped yet (so a payment that covered an older debt, such as an
+/// opening balance from 1C, is not counted twice). Oldest payment first.
+pub fn apply_credit(conn: &mut PgConnection, company: i64) -> AppResult<()> {
+    let ahead: Ahead = diesel::sql_query(
+        "SELECT greatest(coalesce(b.credit - b.debit, 0), 0) \
+              - coalesce((SELECT sum(a.amount) FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id \
+                           WHERE i.company_id = $1 AND NOT EXISTS \
+                             (SELECT 1 FROM ledger_entries e WHERE e.order_id = i.order_id AND e.kind = 'shipment')), 0) AS ahead \
+         FROM (SELECT 1) one LEFT JOIN company_balances b ON b.company_id = $1",
+    )
+    .bind::<BigInt, _>(company)
+    .get_result(conn)?;
+    let mut ahead = ahead.ahead;
+    if ahead <= Decimal::ZERO {
+        return Ok(());
+    }
+    let rows: Vec<Unapplied> = diesel::sql_query(
+        "SELECT p.id, p.amount - coalesce(sum(a.amount), 0) AS left FROM payments p \
+           LEFT JOIN payment_allocations a ON a.payment_id = p.id \
+          WHERE p.company_id = $1 AND p.status = 'completed' \
+          GROUP BY p.id HAVING p.amount - coalesce(sum(a.amount), 0) > 0 ORDER BY p.paid_on, p.id",
+    )
+    .bind::<BigInt, _>(company)
+    .load(conn)?;
+    for r in rows {
+        let take = r.left.min(ahead);
+        if take <= Decimal::ZERO {
+            break;
+        }
+        apply(conn, r.id, company, take, None)?;
+        ahead -= take;
+    }
+    Ok(())
 }
 
 /// Cancels the live invoice of a cancelled order when nothing was paid on it (money paid
@@ -160,12 +220,16 @@ pub fn apply(
         if take <= Decimal::ZERO {
             continue;
         }
+        // A payment may come back to an invoice it paid before (reopened by a reversal).
         diesel::insert_into(payment_allocations::table)
             .values((
                 payment_allocations::payment_id.eq(payment),
                 payment_allocations::invoice_id.eq(inv.id),
                 payment_allocations::amount.eq(take),
             ))
+            .on_conflict((payment_allocations::payment_id, payment_allocations::invoice_id))
+            .do_update()
+            .set(payment_allocations::amount.eq(payment_allocations::amount + take))
             .execute(conn)?;
         let paid = inv.paid + take;
         diesel::update(invoices::table.find(inv.id))

@@ -155,10 +155,13 @@ pub fn reverse(conn: &mut PgConnection, staff: i64, id: i64) -> AppResult<Paymen
         ))
         .execute(conn)?;
     super::invoices::unapply(conn, id)?;
-    Ok(diesel::update(payments::table.find(id))
+    let reversed = diesel::update(payments::table.find(id))
         .set(payments::status.eq("reversed"))
         .returning(Payment::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)?;
+    // What other payments left unapplied pays the invoices this one no longer pays.
+    super::invoices::apply_credit(conn, p.company_id)?;
+    Ok(reversed)
 }
 
 /// Payments, newest first; `company` limits them to one customer.

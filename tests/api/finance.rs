@@ -386,3 +386,51 @@ async fn invoices_are_issued_numbered_and_paid_oldest_first() {
     let (other, _, _) = buyer(&app, &t, INNS[6]).await;
     assert_eq!(invoices(&app, &t, &other).await, vec![]);
 }
+
+#[actix_web::test]
+async fn money_paid_ahead_pays_the_invoices_issued_later() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let (b, company, _) = buyer(&app, &t, INNS[7]).await;
+    // 250.00 paid before any order: the next invoice (200.00) is paid at once, the one after
+    // (25.00) too, and the third (100.00) gets what is left (25.00).
+    let r = pay(&app, &t, &s, json!({"customer_id": company, "amount": "250.00", "reference": "аванс"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let advance = r.json()["id"].as_i64().expect("id");
+    let row = |n: &str, st: &str, paid: &str| (n.to_owned(), st.to_owned(), paid.to_owned());
+    for (key, lines) in [
+        ("a1", json!([{"sku": "PCS-1", "qty": 2}])),
+        ("a2", json!([{"sku": "M-1", "qty": 2}])),
+        ("a3", json!([{"sku": "M-1", "qty": 8}])),
+    ] {
+        let r = order(&app, &t, &b, &json!({"lines": lines}), Some(key)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    assert_eq!(
+        invoices(&app, &t, &b).await,
+        vec![row("1", "paid", "200.00"), row("2", "paid", "25.00"), row("3", "partly_paid", "25.00")]
+    );
+    // Reversing the advance reopens all three; a new payment then pays the oldest first.
+    let r = app.post_json(&api(&t, &format!("/admin/payments/{advance}/reverse")), &json!({}), Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        invoices(&app, &t, &b).await,
+        vec![row("1", "unpaid", "0.00"), row("2", "unpaid", "0.00"), row("3", "unpaid", "0.00")]
+    );
+    let r = pay(&app, &t, &s, json!({"customer_id": company, "amount": "210.00"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        invoices(&app, &t, &b).await,
+        vec![row("1", "paid", "200.00"), row("2", "partly_paid", "10.00"), row("3", "unpaid", "0.00")]
+    );
+
+    // Money that paid an older debt is not money paid ahead: with 300.00 owed from 1C and
+    // 300.00 paid, the next invoice stays unpaid.
+    let (b2, company2, _) = buyer(&app, &t, INNS[0]).await;
+    opening_debt(&app, &t, company2, "300.00", 40).await;
+    let r = pay(&app, &t, &s, json!({"customer_id": company2, "amount": "300.00"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = order(&app, &t, &b2, &json!({"lines": [{"sku": "M-1", "qty": 2}]}), Some("b1")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(invoices(&app, &t, &b2).await, vec![row("4", "unpaid", "0.00")]);
+}
