@@ -273,20 +273,6 @@ pub fn list(conn: &mut PgConnection, company: Option<i64>, limit: i64) -> AppRes
     Ok(rows.iter().map(|(i, n)| i.json(n)).collect())
 }
 
-/// The live invoice of order `number` (of `company` when given), with its order number.
-pub fn of_order(conn: &mut PgConnection, number: &str, company: Option<i64>) -> AppResult<Option<Value>> {
-    let mut q = invoices::table
-        .inner_join(orders::table)
-        .filter(orders::number.eq(number))
-        .filter(invoices::status.ne("cancelled"))
-        .into_boxed();
-    if let Some(c) = company {
-        q = q.filter(invoices::company_id.eq(c));
-    }
-    let row: Option<(Invoice, String)> = q.select((Invoice::as_select(), orders::number)).first(conn).optional()?;
-    Ok(row.map(|(i, n)| i.json(&n)))
-}
-
 /// The number of order `order`'s live invoice.
 pub fn number_of(conn: &mut PgConnection, order: i64) -> AppResult<Option<String>> {
     Ok(invoices::table
