@@ -29,6 +29,21 @@ pub struct Settings {
     pub stripe: StripeSettings,
     #[serde(default)]
     pub smtp: OptionalService,
+    #[serde(default)]
+    pub documents: DocumentSettings,
+}
+
+/// Invoices, statements and other PDF documents.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DocumentSettings {
+    /// Where DejaVuSans.ttf and DejaVuSans-Bold.ttf are (Debian's fonts-dejavu-core).
+    pub font_dir: PathBuf,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        DocumentSettings { font_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu") }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

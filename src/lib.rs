@@ -12,6 +12,7 @@ pub mod identity;
 pub mod jobs;
 pub mod money;
 pub mod ordering;
+pub mod pdf;
 pub mod platform;
 pub mod pricing;
 pub mod search;

@@ -17,6 +17,9 @@ pub const LOW_STOCK_THRESHOLD: &str = "low_stock_threshold";
 pub const VAT_MODE: &str = "vat_mode";
 /// The tenant's currency (default RUB).
 pub const CURRENCY: &str = "currency";
+/// Orders on account above the credit limit or with overdue debt: `refuse` (the default:
+/// above the limit is refused, overdue debt is not checked) or `hold` (both wait for staff).
+pub const CREDIT_CONTROL: &str = "credit_control";
 
 #[derive(Debug, Clone)]
 pub struct CatalogSettings {
@@ -25,12 +28,14 @@ pub struct CatalogSettings {
     pub low_threshold: Decimal,
     pub vat_mode: VatMode,
     pub currency: String,
+    /// `CREDIT_CONTROL` is `hold`.
+    pub credit_hold: bool,
 }
 
 pub fn load(conn: &mut PgConnection) -> AppResult<CatalogSettings> {
     // One query for all of them.
     use crate::db::schema_tenant::settings;
-    let keys = [GUEST_PRICES, STOCK_DISPLAY, LOW_STOCK_THRESHOLD, VAT_MODE, CURRENCY];
+    let keys = [GUEST_PRICES, STOCK_DISPLAY, LOW_STOCK_THRESHOLD, VAT_MODE, CURRENCY, CREDIT_CONTROL];
     let rows: Vec<(String, serde_json::Value)> =
         settings::table.filter(settings::key.eq_any(keys)).select((settings::key, settings::value)).load(conn)?;
     Ok(CatalogSettings::from_rows(rows.iter().map(|(k, v)| (k.as_str(), v))))
@@ -49,6 +54,7 @@ impl CatalogSettings {
             low_threshold: Decimal::from(10),
             vat_mode: VatMode::Included,
             currency: "RUB".into(),
+            credit_hold: false,
         };
         for (k, v) in rows {
             match k {
@@ -61,6 +67,7 @@ impl CatalogSettings {
                 }
                 VAT_MODE => s.vat_mode = v.as_str().and_then(VatMode::parse).unwrap_or(VatMode::Included),
                 CURRENCY => s.currency = v.as_str().unwrap_or("RUB").to_owned(),
+                CREDIT_CONTROL => s.credit_hold = v.as_str() == Some("hold"),
                 _ => {}
             }
         }

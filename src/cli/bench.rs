@@ -105,6 +105,11 @@ pub enum BenchCommand {
         #[arg(long, default_value = "tradeport_bench")]
         database: String,
     },
+    /// Time drawing invoices (1, 20, 200 lines) and a reconciliation statement as PDF.
+    Documents {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
 }
 
 pub fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -127,6 +132,7 @@ pub fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<()> {
             super::bench_catalog::SeedArgs { database, products, tenants, per_tenant },
         ),
         BenchCommand::Drop { database } => drop_database(settings, &database),
+        BenchCommand::Documents { runs } => super::bench_documents::run(settings, runs),
     }
 }
 

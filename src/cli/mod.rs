@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_catalog;
+pub mod bench_documents;
 pub mod database;
 pub mod demo;
 pub mod migrate;

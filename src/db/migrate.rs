@@ -54,6 +54,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0011_placement"),
     migration!("tenant", "0012_finance"),
     migration!("tenant", "0013_invoices"),
+    migration!("tenant", "0014_bank_import"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -440,6 +440,24 @@ diesel::allow_tables_to_appear_in_same_query!(orders, company_members);
 diesel::allow_tables_to_appear_in_same_query!(carts, company_members);
 
 diesel::table! {
+    bank_imports (id) {
+        id -> Int8,
+        file_name -> Text,
+        account -> Text,
+        period_from -> Nullable<Date>,
+        period_to -> Nullable<Date>,
+        documents -> Int4,
+        registered -> Int4,
+        duplicates -> Int4,
+        unmatched -> Int4,
+        skipped -> Int4,
+        report -> Jsonb,
+        imported_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     payments (id) {
         id -> Int8,
         company_id -> Int8,
@@ -451,6 +469,7 @@ diesel::table! {
         status -> Text,
         created_by -> Nullable<Int8>,
         created_at -> Timestamptz,
+        bank_ref -> Nullable<Text>,
     }
 }
 

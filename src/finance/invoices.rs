@@ -60,6 +60,10 @@ struct Issued {
     number: String,
     #[diesel(sql_type = BigInt)]
     company_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    amount: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    currency: String,
 }
 
 /// Where the invoice sequence stood before this year's first invoice (recorded once a year).
@@ -91,7 +95,7 @@ pub fn issue(conn: &mut PgConnection, order: i64) -> AppResult<Option<String>> {
               n AS (SELECT (nextval('invoice_seq') - $5)::int AS seq FROM o) \
          INSERT INTO invoices (year, seq, number, order_id, company_id, issued_on, due_on, amount, vat_amount) \
          SELECT $2, n.seq, n.seq::text, o.id, o.company_id, $3, $4, o.total, o.vat_total FROM o, n \
-         RETURNING number, company_id",
+         RETURNING number, company_id, amount, (SELECT currency FROM orders WHERE id = $1) AS currency",
     )
     .bind::<BigInt, _>(order)
     .bind::<Integer, _>(day.year())
@@ -102,12 +106,39 @@ pub fn issue(conn: &mut PgConnection, order: i64) -> AppResult<Option<String>> {
     .optional()?;
     match row {
         Some(r) => {
+            mail(conn, order, &r, day + Duration::days(DUE_DAYS))?;
             // Money paid ahead pays the new invoice at once.
             apply_credit(conn, r.company_id)?;
             Ok(Some(r.number))
         }
         None => Ok(None),
     }
+}
+
+/// Tells the person who placed the order that its invoice is out, with the PDF's address.
+fn mail(conn: &mut PgConnection, order: i64, r: &Issued, due: NaiveDate) -> AppResult<()> {
+    let (n, amount, cur) = (&r.number, format(r.amount), &r.currency);
+    let (ru_due, en_due) = (due.format("%d.%m.%Y"), due.format("%Y-%m-%d"));
+    let subject = format!("Счёт № {n} на оплату заказа {{order}} / Invoice {n} for order {{order}}");
+    let text = format!(
+        "Выставлен счёт № {n} на оплату заказа {{order}}: {amount} {cur}, оплатить до {ru_due}. \
+         Счёт в PDF и все расчёты — в разделе «Финансы» личного кабинета.\n\n\
+         Invoice {n} for order {{order}} is issued: {amount} {cur}, due by {en_due}. \
+         The PDF and all your balances are under Finance in your account."
+    );
+    diesel::sql_query(
+        "INSERT INTO public.mail_outbox (tenant_id, to_email, subject, body_text, links) \
+         SELECT t.id, a.email, replace($2, '{order}', o.number), replace($3, '{order}', o.number), \
+                jsonb_build_array('/api/v1/orders/' || o.number || '/invoice.pdf', '/account/finance') \
+           FROM orders o JOIN public.accounts a ON a.id = o.account_id \
+           LEFT JOIN public.tenants t ON t.schema_name = current_setting('app.tenant_id', true) \
+          WHERE o.id = $1",
+    )
+    .bind::<BigInt, _>(order)
+    .bind::<diesel::sql_types::Text, _>(subject)
+    .bind::<diesel::sql_types::Text, _>(text)
+    .execute(conn)?;
+    Ok(())
 }
 
 #[derive(QueryableByName)]

@@ -37,6 +37,20 @@ impl Position {
     }
 }
 
+impl Position {
+    /// Why an on-account order of `total` should wait for the supplier: above what is left of
+    /// the credit limit, or overdue debt.
+    pub fn hold_reason(&self, total: Decimal) -> Option<String> {
+        if total > self.credit_left {
+            Some(format!("above the credit limit: {} left", format(self.credit_left.max(Decimal::ZERO))))
+        } else if self.overdue > Decimal::ZERO {
+            Some(format!("overdue debt of {}", format(self.overdue)))
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct Totals {
     #[diesel(sql_type = Numeric)]
@@ -58,7 +72,7 @@ pub fn position(conn: &mut PgConnection, company: &Company) -> AppResult<Positio
               WHERE e.company_id = $1 AND e.side = 'debit' AND e.due_on >= $2) AS not_due, \
             (SELECT coalesce(sum(o.total), 0) FROM orders o \
               WHERE o.company_id = $1 AND o.payment_method = 'on_account' \
-                AND o.status IN ('awaiting_approval', 'new', 'confirmed', 'in_production', 'assembled')) AS on_order \
+                AND o.status IN ('awaiting_approval', 'on_hold', 'new', 'confirmed', 'in_production', 'assembled')) AS on_order \
          FROM (SELECT 1) one LEFT JOIN company_balances b ON b.company_id = $1",
     )
     .bind::<BigInt, _>(company.id)
@@ -234,7 +248,7 @@ pub fn debtors(conn: &mut PgConnection) -> AppResult<Vec<(Company, Position)>> {
                        WHERE e.company_id = b.company_id AND e.side = 'debit' AND e.due_on >= $1), 0) AS not_due, \
             coalesce((SELECT sum(o.total) FROM orders o \
                        WHERE o.company_id = b.company_id AND o.payment_method = 'on_account' \
-                         AND o.status IN ('awaiting_approval', 'new', 'confirmed', 'in_production', 'assembled')), 0) AS on_order \
+                         AND o.status IN ('awaiting_approval', 'on_hold', 'new', 'confirmed', 'in_production', 'assembled')), 0) AS on_order \
          FROM company_balances b WHERE b.debit > b.credit",
     )
     .bind::<Date, _>(today())

@@ -3,10 +3,14 @@
 //! left), statements for a period, and payments registered by staff. Every function runs
 //! inside the caller's tenant transaction.
 
+pub mod bank_import;
+pub mod bank_statement;
 pub mod demo;
+pub mod invoice_pdf;
 pub mod invoices;
 pub mod ledger;
 pub mod payments;
+pub mod reconciliation;
 pub mod requisites;
 
 /// The tenant setting with the default payment terms: days of deferral from shipment

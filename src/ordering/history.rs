@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 
 pub const STATUSES: &[&str] = &[
     "awaiting_approval",
+    "on_hold",
     "new",
     "confirmed",
     "in_production",

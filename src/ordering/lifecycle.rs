@@ -24,7 +24,11 @@ fn position(status: &str) -> Option<usize> {
 /// Whether staff may move an order from `from` to `to`.
 pub fn staff_may(from: &str, to: &str) -> bool {
     match (position(from), to) {
-        (_, "cancelled") => matches!(from, "awaiting_approval" | "new" | "confirmed" | "in_production" | "assembled"),
+        (_, "cancelled") => {
+            matches!(from, "awaiting_approval" | "on_hold" | "new" | "confirmed" | "in_production" | "assembled")
+        }
+        // An order held for credit is released as new (or confirmed at once).
+        (None, "new" | "confirmed") => from == "on_hold",
         (Some(a), to) => position(to).is_some_and(|b| b > a),
         (None, _) => false,
     }
@@ -71,6 +75,7 @@ fn set_status(
 pub fn status_ru(s: &str) -> &'static str {
     match s {
         "awaiting_approval" => "ждёт одобрения",
+        "on_hold" => "ждёт решения поставщика",
         "new" => "новый",
         "confirmed" => "подтверждён",
         "in_production" => "в производстве",
@@ -90,7 +95,7 @@ pub fn buyer_cancel(conn: &mut PgConnection, actor: &Actor, number: &str) -> App
         return Err(AppError::forbidden("your role in the company does not allow cancelling orders"));
     }
     let o = lock(conn, o.id)?;
-    if !matches!(o.status.as_str(), "new" | "awaiting_approval") {
+    if !matches!(o.status.as_str(), "new" | "awaiting_approval" | "on_hold") {
         return Err(AppError::conflict(
             "not_cancellable",
             format!("order {} is {} already: ask your manager to cancel it", o.number, o.status.replace('_', " ")),
@@ -117,7 +122,15 @@ pub fn decide(conn: &mut PgConnection, actor: &Actor, number: &str, approve: boo
         if o.kind == "order" {
             take_for(conn, &o, locale)?;
         }
-        set_status(conn, &o, "new", Some(actor.account_id), "buyer", "approved by the company administrator")?;
+        // On account beyond the credit, it then waits for the supplier (when the store says so);
+        // the position already counts this order among those on order.
+        let held = o.payment_method == "on_account"
+            && crate::catalog::settings::load(conn)?.credit_hold
+            && crate::finance::ledger::position(conn, &actor.company)?
+                .hold_reason(rust_decimal::Decimal::ZERO)
+                .is_some();
+        let to = if held { "on_hold" } else { "new" };
+        set_status(conn, &o, to, Some(actor.account_id), "buyer", "approved by the company administrator")?;
     } else {
         set_status(conn, &o, "cancelled", Some(actor.account_id), "buyer", "declined by the company administrator")?;
     }
@@ -248,5 +261,9 @@ mod tests {
         assert!(!staff_may("shipped", "cancelled"));
         assert!(!staff_may("cancelled", "new"));
         assert!(!staff_may("completed", "delivered"));
+        assert!(staff_may("on_hold", "new"), "staff release an order held for credit");
+        assert!(staff_may("on_hold", "cancelled"));
+        assert!(!staff_may("on_hold", "shipped"), "released first");
+        assert!(!staff_may("new", "on_hold"));
     }
 }

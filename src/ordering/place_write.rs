@@ -84,10 +84,15 @@ pub fn place_lines(
         totals.add(&m);
         priced.push((p, *qty, m, b));
     }
-    check_total(conn, actor, settings, co, &totals, locale)?;
-    // Above the buyer's limit set by the company admin, the order waits for the admin.
+    let hold = check_total(conn, actor, settings, co, &totals, locale)?;
+    // Above the buyer's limit set by the company admin, the order waits for the admin; on
+    // account beyond the credit the supplier gave, for the supplier (when the store says so).
     let awaiting = actor.role != "admin" && known.order_limit.is_some_and(|l| totals.total > l);
-    let status = if awaiting { "awaiting_approval" } else { "new" };
+    let status = match (awaiting, hold) {
+        (true, _) => "awaiting_approval",
+        (false, true) => "on_hold",
+        (false, false) => "new",
+    };
     let head = Head { co, status, prefix: &known.prefix, totals: &totals, settings };
     if !awaiting {
         if let Some(placed) = write_at_once(conn, actor, &head, &priced, locale)? {
@@ -125,7 +130,8 @@ fn check_lines(kind: &str, lines: &[(Product, Decimal)]) -> AppResult<()> {
 }
 
 /// The total the buyer confirmed must still be the total, and an order on account must fit
-/// in what is left of the credit limit.
+/// in what is left of the credit limit: refused when it does not, or with the store's
+/// `credit_control` = `hold` answered `true` (it waits for staff), also for overdue debt.
 fn check_total(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -133,7 +139,7 @@ fn check_total(
     co: &Checkout,
     totals: &Totals,
     locale: &str,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     if let Some(expected) = co.expected {
         if expected != totals.total {
             let mut details = Map::new();
@@ -157,7 +163,11 @@ fn check_total(
     // On account: within what is left of the credit limit the supplier gave the company, after
     // its debt in the ledger and its on-account orders not shipped yet.
     if co.payment == "on_account" {
-        let left = crate::finance::ledger::position(conn, &actor.company)?.credit_left;
+        let position = crate::finance::ledger::position(conn, &actor.company)?;
+        if settings.credit_hold {
+            return Ok(position.hold_reason(totals.total).is_some());
+        }
+        let left = position.credit_left;
         if totals.total > left {
             return Err(AppError::field(
                 "payment_method",
@@ -169,7 +179,7 @@ fn check_total(
             ));
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The order's header as both ways of writing it need it.

@@ -12,6 +12,7 @@ mod catalog_pages;
 mod cli;
 mod csrf;
 mod finance;
+mod finance_docs;
 mod finance_pages;
 mod health;
 mod helpers;

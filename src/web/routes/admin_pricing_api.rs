@@ -264,6 +264,10 @@ fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
             Some(s) if crate::finance::invoices::INVOICE_ON_CHOICES.contains(&s) => Ok(v.clone()),
             _ => Err("must be placement, confirmation or manual".into()),
         },
+        cs::CREDIT_CONTROL => match v.as_str() {
+            Some("refuse" | "hold") => Ok(v.clone()),
+            _ => Err("must be refuse or hold".into()),
+        },
         crate::finance::PAYMENT_TERMS_DAYS => match v.as_i64() {
             Some(n) if (0..=365).contains(&n) => Ok(v.clone()),
             _ => Err("must be 0 (prepayment) to 365 days".into()),
@@ -291,6 +295,7 @@ const SETTING_KEYS: &[&str] = &[
     "search_synonyms",
     crate::finance::PAYMENT_TERMS_DAYS,
     crate::finance::invoices::INVOICE_ON,
+    cs::CREDIT_CONTROL,
 ];
 
 pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
@@ -306,6 +311,7 @@ pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
             "search_synonyms": tenant_settings::get(c, "search_synonyms")?.unwrap_or(json!({})),
             "payment_terms_days": tenant_settings::get(c, crate::finance::PAYMENT_TERMS_DAYS)?.and_then(|v| v.as_i64()).unwrap_or(0),
             "invoice_on": crate::finance::invoices::issued_on(c)?,
+            "credit_control": if cat.credit_hold { "hold" } else { "refuse" },
         });
         // The supplier's legal and bank details, as PATCH takes them.
         if let Some(o) = v.as_object_mut() {

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/account/finance").route(web::get().to(buyer_finance)))
         .service(web::resource("/admin/finance").route(web::get().to(staff_finance)))
         .service(web::resource("/admin/finance/payments").route(web::post().to(register)))
+        .service(web::resource("/admin/finance/import").route(web::post().to(import)))
         .service(web::resource("/admin/finance/payments/{id}/reverse").route(web::post().to(reverse)));
 }
 
@@ -50,6 +51,8 @@ struct Fin<'a> {
     orders: String,
     action: String,
     customer: Option<i64>,
+    /// The reconciliation statement's address (the period is added).
+    pdf: String,
 }
 
 /// A position with its amounts as the page writes them.
@@ -97,6 +100,7 @@ impl Fin<'_> {
                 "opening_balance": tx.amount(&ledger["opening_balance"]), "closing_balance": tx.amount(&ledger["closing_balance"]),
                 "debit_turnover": tx.amount(&ledger["debit_turnover"]), "credit_turnover": tx.amount(&ledger["credit_turnover"]),
             },
+            "reconciliation": format!("{}?from={}&to={}", self.pdf, ledger["from"].as_str().unwrap_or_default(), ledger["to"].as_str().unwrap_or_default()),
             "rows": rows, "errors": errors.into_values().collect::<Vec<_>>(), "staff": self.customer.is_some(),
             "action": self.action, "customer": self.customer,
         })
@@ -123,21 +127,34 @@ async fn buyer_finance(
         ))
     })
     .await?;
-    let fin = Fin { tx: &tx, orders: t.link("/orders"), action: t.link("/account/finance"), customer: None };
-    let invoices: Vec<Value> = invoices
+    let fin = Fin {
+        tx: &tx,
+        orders: t.link("/orders"),
+        action: t.link("/account/finance"),
+        customer: None,
+        pdf: t.link("/api/v1/account/reconciliation.pdf"),
+    };
+    let invoices = invoice_rows(&tx, &t, &invoices, "/orders", "/api/v1/orders");
+    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors), "invoices": invoices});
+    let ctx = store_page(&req, &tx.t("finance-title"), data).await?;
+    render_status(&state, "storefront/finance", &ctx, status)
+}
+
+/// Invoices as the pages list them, each with its order's page and the PDF.
+fn invoice_rows(tx: &Tx, t: &TenantCtx, invoices: &[Value], orders: &str, pdf: &str) -> Vec<Value> {
+    invoices
         .iter()
         .map(|i| {
             let status = i["status"].as_str().unwrap_or_default();
+            let order = i["order"].as_str().unwrap_or_default();
             json!({"number": i["number"], "date": tx.day(&i["date"]), "due_on": tx.day(&i["due_on"]),
-                "order": i["order"], "order_href": t.link(&format!("/orders/{}", i["order"].as_str().unwrap_or_default())),
+                "order": order, "order_href": t.link(&format!("{orders}/{order}")),
+                "pdf_href": t.link(&format!("{pdf}/{order}/invoice.pdf")),
                 "amount": tx.amount(&i["amount"]), "left": tx.amount(&i["left"]), "status": status,
                 "status_label": tx.t(&format!("invoice-status-{status}")),
                 "open": matches!(status, "unpaid" | "partly_paid")})
         })
-        .collect();
-    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors), "invoices": invoices});
-    let ctx = store_page(&req, &tx.t("finance-title"), data).await?;
-    render_status(&state, "storefront/finance", &ctx, status)
+        .collect()
 }
 
 /// The staff page: with `?customer=ID` that customer's position and ledger; always the
@@ -155,23 +172,35 @@ async fn staff_finance(
         .map(|_| "finance-payment-saved")
         .or(param(&p, "reversed").map(|_| "finance-payment-reversed"));
     let customer = param(&p, "customer").and_then(|v| v.parse::<i64>().ok());
+    let import = param(&p, "import").and_then(|v| v.parse::<i64>().ok());
     let tx = Tx::new(&state, &req, &t);
-    staff_page(&state, &req, &t, &tx, customer, Form::default(), FieldErrors::new(), notice.map(|k| tx.t(k))).await
+    let page = Page { customer, import, import_error: None, notice: notice.map(|k| tx.t(k)) };
+    staff_page(&state, &req, &t, &tx, page, Form::default(), FieldErrors::new()).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the staff page shows besides the lists.
+#[derive(Default)]
+struct Page {
+    customer: Option<i64>,
+    /// A statement import whose report to show.
+    import: Option<i64>,
+    import_error: Option<String>,
+    notice: Option<String>,
+}
+
 async fn staff_page(
     state: &AppState,
     req: &HttpRequest,
     t: &TenantCtx,
     tx: &Tx<'_>,
-    customer: Option<i64>,
+    page: Page,
     form: Form,
     form_errors: FieldErrors,
-    notice: Option<String>,
 ) -> AppResult<HttpResponse> {
+    let (customer, import) = (page.customer, page.import);
     let (period, errors) = period_or_default(req)?;
-    let status = if !form_errors.is_empty() || !errors.is_empty() { 422 } else { 200 };
+    let bad = !form_errors.is_empty() || !errors.is_empty() || page.import_error.is_some();
+    let status = if bad { 422 } else { 200 };
     let r = with_tenant(&state.pool, &t.tenant.schema, move |c| {
         let currency = catalog_settings::load(c)?.currency;
         let debtors = ledger::debtors(c)?;
@@ -182,19 +211,36 @@ async fn staff_page(
             Some(company) => {
                 let position = ledger::position(c, &company)?;
                 let l = ledger::statement(c, company.id, period.0, period.1)?;
-                Some((company, position, l))
+                let invoices = crate::finance::invoices::list(c, Some(company.id), 100)?;
+                Some((company, position, l, invoices))
             }
             None => None,
         };
-        Ok((currency, debtors, customers, recent, one))
+        let imports = crate::finance::bank_import::list(c, 10)?;
+        let report = import.map(|id| crate::finance::bank_import::find(c, id)).transpose()?;
+        Ok((currency, debtors, customers, recent, one, imports, report))
     })
     .await?;
-    let (currency, debtors, customers, recent, one) = r;
+    let (currency, debtors, customers, recent, one, imports, report) = r;
     let names: std::collections::HashMap<i64, &str> = customers.iter().map(|(id, n, _)| (*id, n.as_str())).collect();
-    let fin = Fin { tx, orders: t.link("/admin/orders"), action: t.link("/admin/finance"), customer };
+    let fin = Fin {
+        tx,
+        orders: t.link("/admin/orders"),
+        action: t.link("/admin/finance"),
+        customer,
+        pdf: t.link(&format!("/api/v1/admin/customers/{}/reconciliation.pdf", customer.unwrap_or_default())),
+    };
     let chosen = form.customer_id.parse::<i64>().ok().or(customer);
     let data = json!({
-        "notice": notice,
+        "notice": page.notice,
+        "imports": imports.iter().map(|i| {
+            let mut v = i.clone();
+            v["href"] = json!(t.link(&format!("/admin/finance?import={}#import-report", i["id"])));
+            v["created_at"] = json!(tx.day(&i["created_at"]));
+            v
+        }).collect::<Vec<_>>(),
+        "report": report.map(|r| import_report(tx, t, r)),
+        "import_error": page.import_error,
         "currency": currency,
         "debtors": debtors.iter().map(|(c, p)| json!({"id": c.id, "name": c.name, "inn": c.inn, "position": shown(tx, p),
             "overdue": p.overdue > rust_decimal::Decimal::ZERO, "href": t.link(&format!("/admin/finance?customer={}", c.id))})).collect::<Vec<_>>(),
@@ -209,7 +255,11 @@ async fn staff_page(
         }).collect::<Vec<_>>(),
         "form": {"amount": form.amount, "reference": form.reference, "paid_at": form.paid_at, "invoice": form.invoice},
         "form_errors": form_errors,
-        "one": one.map(|(company, position, l)| fin.view(&company, &position, l, &currency, errors)),
+        "one": one.map(|(company, position, l, invoices)| {
+            let mut v = fin.view(&company, &position, l, &currency, errors);
+            v["invoices"] = json!(invoice_rows(tx, t, &invoices, "/admin/orders", "/api/v1/admin/orders"));
+            v
+        }),
         "today": ledger::today(),
     });
     let ctx = store_page(req, &tx.t("finance-title"), data).await?;
@@ -277,7 +327,8 @@ async fn register(
         Ok(p) => Ok(see_other(&t.link(&format!("/admin/finance?customer={}&saved=1", p.company_id)))),
         Err(AppError::Validation(e)) => {
             let e = e.into_iter().map(|(k, v)| (k, tx.msg(&v))).collect();
-            staff_page(&state, &req, &t, &tx, customer_id, f, e, None).await
+            let page = Page { customer: customer_id, ..Page::default() };
+            staff_page(&state, &req, &t, &tx, page, f, e).await
         }
         Err(e) => Err(e),
     }
@@ -300,4 +351,59 @@ async fn reverse(
     let (me, id) = (s.user.account.id, path.id);
     let p = with_tenant(&state.pool, &t.tenant.schema, move |c| payments::reverse(c, me, id)).await?;
     Ok(see_other(&t.link(&format!("/admin/finance?customer={}&reversed=1", p.company_id))))
+}
+
+/// An import's report as the page shows it: each document with what became of it.
+fn import_report(tx: &Tx, t: &TenantCtx, mut r: Value) -> Value {
+    if let Some(items) = r["items"].as_array_mut() {
+        for i in items.iter_mut() {
+            let status = i["status"].as_str().unwrap_or_default().to_owned();
+            i["status_label"] = json!(tx.t(&format!("finance-import-{status}")));
+            let code = i["reason_code"].as_str().unwrap_or_default().to_owned();
+            let arg = i["reason_arg"].as_str().unwrap_or_default().to_owned();
+            i["reason"] = json!(tx.t_args(&format!("finance-import-why-{code}"), &[("arg", arg)]));
+            i["amount"] = json!(tx.amount(&i["amount"]));
+            i["date"] = json!(tx.day(&i["date"]));
+            i["customer_href"] = i["customer"]["id"]
+                .as_i64()
+                .map(|id| json!(t.link(&format!("/admin/finance?customer={id}"))))
+                .unwrap_or(Value::Null);
+            i["problem"] = json!(status == "unmatched");
+        }
+    }
+    r
+}
+
+/// The statement upload on the staff page: the report after a redirect, or the reason the
+/// file was refused (nothing imported).
+async fn import(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    t: TenantCtx,
+    user: MaybeUser,
+    multipart: actix_multipart::Multipart,
+) -> AppResult<HttpResponse> {
+    let s = staff_or_return!(req, t, user, "/admin/finance");
+    s.require(MANAGE_FINANCE)?;
+    let tx = Tx::new(&state, &req, &t);
+    let up = crate::web::upload::read(multipart, &["file"], crate::finance::bank_statement::MAX_BYTES, &mut Vec::new())
+        .await;
+    let result = match up {
+        Ok(Some(up)) => super::finance_import::run(&state, &s, up.file_name, up.bytes).await,
+        Ok(None) => Err(AppError::field("file", "choose the statement file (1CClientBankExchange, kl_to_1c.txt)")),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(report) => Ok(see_other(&t.link(&format!("/admin/finance?import={}#import-report", report["id"])))),
+        Err(AppError::Validation(e)) => {
+            let message = e.into_values().next().unwrap_or_default();
+            let page = Page { import_error: Some(tx.msg(&message)), ..Page::default() };
+            staff_page(&state, &req, &t, &tx, page, Form::default(), FieldErrors::new()).await
+        }
+        Err(AppError::PayloadTooLarge(m)) => {
+            let page = Page { import_error: Some(tx.msg(&m)), ..Page::default() };
+            staff_page(&state, &req, &t, &tx, page, Form::default(), FieldErrors::new()).await
+        }
+        Err(e) => Err(e),
+    }
 }

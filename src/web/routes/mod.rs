@@ -15,6 +15,8 @@ pub mod auth_api;
 pub mod catalog_api;
 pub mod catalog_pages;
 pub mod finance_api;
+pub mod finance_docs;
+pub mod finance_import;
 pub mod finance_pages;
 pub mod landing;
 pub mod openapi;
@@ -44,6 +46,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(order_api::configure)
         .configure(reservation_api::configure)
         .configure(finance_api::configure)
+        .configure(finance_docs::configure)
+        .configure(finance_import::configure)
         .configure(admin_order_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)

@@ -231,7 +231,7 @@ async fn order_page(
     let st = v["status"].as_str().unwrap_or_default().to_owned();
     let number = v["number"].as_str().unwrap_or_default().to_owned();
     let data = json!({"order": v, "action": b.tenant.link(&format!("/orders/{}", urlencode(&number))),
-        "can_cancel": a.may_order() && matches!(st.as_str(), "new" | "awaiting_approval"),
+        "can_cancel": a.may_order() && matches!(st.as_str(), "new" | "awaiting_approval" | "on_hold"),
         "can_decide": a.role == "admin" && st == "awaiting_approval", "can_repeat": a.may_order(),
         "notice": notice, "alert": alert});
     let ctx = store_page(req, &tx.t_args("order-title", &[("number", number)]), data).await?;
