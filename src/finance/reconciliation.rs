@@ -145,7 +145,8 @@ pub fn render(fonts: &Fonts, r: &Reconciliation, ru: bool) -> AppResult<Vec<u8>>
     let half = width / 2.0;
     doc.room(30.0);
     for (i, who) in [&s.name, &b.name].into_iter().enumerate() {
-        let head = format!("{} {}, {}", l("По данным", "According to"), who, r.currency);
+        let currency = if ru && r.currency == "RUB" { "руб." } else { r.currency.as_str() };
+        let head = format!("{} {}, {}", l("По данным", "According to"), who, currency);
         let x = LEFT + i as f32 * half;
         let lines = doc.wrap(&head, half - 6.0, 7.5, Weight::Bold);
         for (k, line) in lines.iter().enumerate() {

@@ -26,7 +26,12 @@ async fn staff_browser<'a>(app: &'a TestApp, t: &TestTenant) -> Browser<'a> {
 }
 
 /// A multipart form post, the CSRF token in the action URL as the page's form sends it.
-async fn post_multipart(b: &Browser<'_>, path: &str, files: &[(&str, &str, &[u8])], texts: &[(&str, &str)]) -> Resp {
+pub async fn post_multipart(
+    b: &Browser<'_>,
+    path: &str,
+    files: &[(&str, &str, &[u8])],
+    texts: &[(&str, &str)],
+) -> Resp {
     let boundary = "----tradeport-catalog-boundary";
     let mut body = Vec::new();
     for (name, value) in texts {

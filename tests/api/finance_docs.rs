@@ -215,7 +215,7 @@ async fn the_reconciliation_statement_shows_every_movement_and_who_owes_whom() {
 }
 
 /// A statement as a bank client writes it for 1C, in windows-1251.
-fn statement(docs: &[(&str, &str, &str, &str, &str, &str)]) -> Vec<u8> {
+pub fn statement(docs: &[(&str, &str, &str, &str, &str, &str)]) -> Vec<u8> {
     let today = Utc::now().date_naive().format("%d.%m.%Y").to_string();
     let mut s = format!(
         "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nОтправитель=Бухгалтерия\r\nДатаСоздания={today}\r\n\

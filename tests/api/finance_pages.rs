@@ -2,6 +2,8 @@
 //! registered through the form (a wrong amount shown, nothing recorded), reversed, and the
 //! buyer's balance and ledger; another company sees none of it.
 
+use serde_json::json;
+
 use crate::catalog::api;
 
 /// Whether the page shows `amount` (like "1500.50") in the element `id`, in either language.
@@ -87,4 +89,110 @@ async fn the_accountant_registers_and_reverses_a_payment_and_the_buyer_sees_it()
     assert_eq!(r.status, 303, "{}", r.body);
     let r = b.get(&format!("/s/{}/account/finance", t.slug)).await;
     assert!(shows(&r.body, "position-balance", "0.00"), "{}", r.body);
+}
+
+#[actix_web::test]
+async fn the_administrator_keeps_the_store_details_and_terms_on_the_settings_page() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let page = format!("/s/{}/admin/settings", t.slug);
+    let mut admin = sign_in(&app, &t, &t.admin_email, &page).await;
+    let r = admin.get(&page).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("name=\"correspondent_account\"") && r.body.contains("name=\"credit_control\""),
+        "{}",
+        r.body
+    );
+
+    // A wrong INN: the page says which field, keeps what was typed, stores nothing.
+    let fields = [
+        ("legal_name", "ООО «Окна Профи»"),
+        ("inn", "7707083894"),
+        ("bic", "044525225"),
+        ("account", "40702810200000000001"),
+        ("correspondent_account", "30101810400000000225"),
+        ("vat_mode", "excluded"),
+        ("currency", "rub"),
+        ("payment_terms_days", "14"),
+        ("invoice_on", "confirmation"),
+        ("credit_control", "hold"),
+        ("stock_display", "levels"),
+        ("low_stock_threshold", "10"),
+    ];
+    let r = post_from(&mut admin, &page, &page, &fields).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"settings-errors\"") && r.body.contains("value=\"7707083894\""), "{}", r.body);
+    let stored = app.get(&api(&t, "/admin/settings"), Some(&s)).await.json();
+    assert_eq!((stored["legal_name"].as_str(), stored["vat_mode"].as_str()), (Some(""), Some("included")), "{stored}");
+
+    // Corrected: saved, and the API reads what the page wrote.
+    let mut fixed = fields.to_vec();
+    fixed[1] = ("inn", "7707083893");
+    let r = post_from(&mut admin, &page, &page, &fixed).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let stored = app.get(&api(&t, "/admin/settings"), Some(&s)).await.json();
+    for (k, v) in [
+        ("legal_name", json!("ООО «Окна Профи»")),
+        ("inn", json!("7707083893")),
+        ("vat_mode", json!("excluded")),
+        ("currency", json!("RUB")),
+        ("payment_terms_days", json!(14)),
+        ("invoice_on", json!("confirmation")),
+        ("credit_control", json!("hold")),
+        ("guest_prices", json!(false)),
+    ] {
+        assert_eq!(stored[k], v, "{k}: {stored}");
+    }
+    let r = admin.get(&format!("{page}?saved=1")).await;
+    assert!(r.body.contains("id=\"settings-saved\"") && r.body.contains("value=\"7707083893\""), "{}", r.body);
+}
+
+#[actix_web::test]
+async fn the_accountant_imports_a_bank_statement_from_the_finance_page_and_reads_its_report() {
+    let app = TestApp::spawn().await;
+    let (t, s) = store(&app).await;
+    let r = app.patch_json(&api(&t, "/admin/settings"), &json!({"inn": INNS[7]}), Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (token, _, _) = buyer(&app, &t, INNS[4]).await;
+    let placed = order(&app, &t, &token, &json!({"lines": [{"sku": "PCS-1", "qty": 2}]}), Some("imp-1")).await;
+    let invoice = placed.json()["invoice"].as_str().expect("invoice").to_owned();
+    let page = format!("/s/{}/admin/finance", t.slug);
+    let mut staff = sign_in(&app, &t, &t.admin_email, &page).await;
+    staff.get(&page).await;
+    let file = crate::finance_docs::statement(&[
+        ("31", "200.00", INNS[4], INNS[7], "40702810200000000001", &format!("Оплата по счёту № {invoice}")),
+        ("32", "90.00", INNS[6], INNS[7], "40702810200000000001", "Оплата"),
+    ]);
+    let r = crate::admin_catalog_pages::post_multipart(
+        &staff,
+        &format!("{page}/import"),
+        &[("file", "kl_to_1c.txt", &file)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let next = r.header("location").expect("location");
+    let r = staff.get(&next).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"import-report\""), "{}", r.body);
+    assert!(
+        r.body.contains("data-import-status=\"registered\"") && r.body.contains("data-import-status=\"unmatched\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(INNS[6]), "the unmatched payer is named: {}", r.body);
+
+    // A file that is not a statement: the reason on the page, nothing imported.
+    let r = crate::admin_catalog_pages::post_multipart(
+        &staff,
+        &format!("{page}/import"),
+        &[("file", "x.txt", b"hello")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"import-error\"") && r.body.contains("1CClientBankExchange"), "{}", r.body);
+    let r = app.get(&api(&t, "/admin/payments/imports"), Some(&s)).await;
+    assert_eq!(r.json()["total"], 1, "{}", r.body);
 }

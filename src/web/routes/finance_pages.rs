@@ -236,7 +236,8 @@ async fn staff_page(
         "imports": imports.iter().map(|i| {
             let mut v = i.clone();
             v["href"] = json!(t.link(&format!("/admin/finance?import={}#import-report", i["id"])));
-            v["created_at"] = json!(tx.day(&i["created_at"]));
+            let day: String = i["created_at"].as_str().unwrap_or_default().chars().take(10).collect();
+            v["created_at"] = json!(tx.day(&json!(day)));
             v
         }).collect::<Vec<_>>(),
         "report": report.map(|r| import_report(tx, t, r)),

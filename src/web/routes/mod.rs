@@ -10,6 +10,7 @@ pub mod admin_order_pages;
 pub mod admin_pages;
 pub mod admin_pricing_api;
 pub mod admin_pricing_pages;
+pub mod admin_settings_pages;
 pub mod assets;
 pub mod auth_api;
 pub mod catalog_api;
@@ -54,6 +55,7 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin_pages::configure)
         .configure(admin_catalog_pages::configure)
         .configure(admin_pricing_pages::configure)
+        .configure(admin_settings_pages::configure)
         .configure(order_pages::configure)
         .configure(admin_order_pages::configure)
         .configure(finance_pages::configure);
