@@ -34,6 +34,8 @@ pub struct AppState {
     pub search: Engine,
     pub media: crate::catalog::media::Media,
     pub caches: Arc<crate::cache::Caches>,
+    /// The card processor: Stripe, or the labelled test gateway without Stripe keys.
+    pub cards: crate::finance::card::gateway::Gateway,
 }
 
 impl AppState {
@@ -53,7 +55,9 @@ impl AppState {
             None => Engine::Pg(crate::search::pg::PgEngine::new(pool.clone())),
         };
         let media = crate::catalog::media::Media::local(&resource_path(&settings.server.media_dir))?;
+        let cards = crate::finance::card::gateway::Gateway::from_settings(&settings.stripe)?;
         Ok(AppState {
+            cards,
             search,
             media,
             jwt: JwtKeys::new(auth),

@@ -110,6 +110,10 @@ pub struct StripeSettings {
     pub secret_key: Option<SecretString>,
     pub webhook_secret: Option<SecretString>,
     pub api_base: Option<String>,
+    /// Milliseconds one try of a Stripe request may take (default 10,000).
+    pub timeout_ms: Option<u64>,
+    /// Tries of a Stripe request, all with the same idempotency key (default 3).
+    pub tries: Option<u32>,
 }
 
 /// The documented environment variables and the settings key each one overrides.

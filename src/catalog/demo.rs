@@ -221,10 +221,10 @@ pub fn rows(file: &CatalogFile) -> anyhow::Result<Vec<Row>> {
                 row.insert(format!("attr:{code}"), fill(t, &chosen, false));
             }
             // About one in 30 is upcoming, one in 9 out of stock, the rest in stock.
-            if h % 30 == 0 {
+            if h.is_multiple_of(30) {
                 row.insert("status".into(), "upcoming".into());
                 row.insert("available_from".into(), "2027-03-01".into());
-            } else if h % 9 != 0 {
+            } else if !h.is_multiple_of(9) {
                 row.insert("stock:main".into(), (h % 240 + 1).to_string());
             }
             out.push(row);

@@ -38,6 +38,7 @@ pub const PLATFORM: &[Migration] = &[
     migration!("platform", "0003_jobs_catalog"),
     migration!("platform", "0004_marketplace_words"),
     migration!("platform", "0005_cache_generations"),
+    migration!("platform", "0006_stripe"),
 ];
 /// Every migration of a tenant schema, in order.
 pub const TENANT: &[Migration] = &[
@@ -55,6 +56,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0012_finance"),
     migration!("tenant", "0013_invoices"),
     migration!("tenant", "0014_bank_import"),
+    migration!("tenant", "0015_card_payments"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

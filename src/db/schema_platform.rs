@@ -138,3 +138,26 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    public.stripe_intents (intent_id) {
+        intent_id -> Text,
+        tenant_id -> Int8,
+        attempt_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.stripe_events (event_id) {
+        event_id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        tenant_id -> Nullable<Int8>,
+        intent_id -> Nullable<Text>,
+        outcome -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(stripe_intents, tenants);

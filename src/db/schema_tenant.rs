@@ -470,6 +470,7 @@ diesel::table! {
         created_by -> Nullable<Int8>,
         created_at -> Timestamptz,
         bank_ref -> Nullable<Text>,
+        refunded -> Numeric,
     }
 }
 
@@ -538,3 +539,51 @@ diesel::table! {
         start -> Int8,
     }
 }
+
+diesel::table! {
+    card_payments (id) {
+        id -> Int8,
+        invoice_id -> Int8,
+        company_id -> Int8,
+        gateway -> Text,
+        amount -> Numeric,
+        amount_minor -> Int8,
+        currency -> Text,
+        stripe_account -> Nullable<Text>,
+        fee_minor -> Int8,
+        intent_id -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        status -> Text,
+        state_at -> Int8,
+        flag -> Nullable<Text>,
+        flag_detail -> Text,
+        payment_id -> Nullable<Int8>,
+        refunded_minor -> Int8,
+        last_error -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    card_refunds (id) {
+        id -> Int8,
+        card_payment_id -> Int8,
+        amount -> Numeric,
+        amount_minor -> Int8,
+        status -> Text,
+        refund_ref -> Nullable<Text>,
+        last_error -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(card_payments -> invoices (invoice_id));
+diesel::joinable!(card_refunds -> card_payments (card_payment_id));
+diesel::allow_tables_to_appear_in_same_query!(card_payments, invoices);
+diesel::allow_tables_to_appear_in_same_query!(card_payments, orders);
+diesel::allow_tables_to_appear_in_same_query!(card_payments, companies);
+diesel::allow_tables_to_appear_in_same_query!(card_payments, payments);
+diesel::allow_tables_to_appear_in_same_query!(card_refunds, card_payments);

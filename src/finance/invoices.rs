@@ -39,7 +39,7 @@ pub struct Invoice {
 impl Invoice {
     pub fn json(&self, order: &str) -> Value {
         json!({
-            "number": self.number, "date": self.issued_on, "due_on": self.due_on, "order": order,
+            "id": self.id, "number": self.number, "date": self.issued_on, "due_on": self.due_on, "order": order,
             "amount": format(self.amount), "vat_amount": format(self.vat_amount), "paid": format(self.paid),
             "left": format(self.amount - self.paid), "status": self.status,
         })
@@ -174,10 +174,10 @@ pub fn apply_credit(conn: &mut PgConnection, company: i64) -> AppResult<()> {
         return Ok(());
     }
     let rows: Vec<Unapplied> = diesel::sql_query(
-        "SELECT p.id, p.amount - coalesce(sum(a.amount), 0) AS left FROM payments p \
+        "SELECT p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0) AS left FROM payments p \
            LEFT JOIN payment_allocations a ON a.payment_id = p.id \
           WHERE p.company_id = $1 AND p.status = 'completed' \
-          GROUP BY p.id HAVING p.amount - coalesce(sum(a.amount), 0) > 0 ORDER BY p.paid_on, p.id",
+          GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.paid_on, p.id",
     )
     .bind::<BigInt, _>(company)
     .load(conn)?;

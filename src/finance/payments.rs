@@ -94,14 +94,33 @@ pub fn register(conn: &mut PgConnection, staff: Option<i64>, input: &PaymentIn, 
     if !exists {
         return Err(AppError::not_found("customer"));
     }
+    let named = input.invoice.as_deref().filter(|n| !n.trim().is_empty());
+    let money = Received { company: input.customer_id, method: "bank", amount, currency, reference, paid_on };
+    book(conn, &money, staff, named)
+}
+
+/// Money received from a customer, as it is booked.
+pub struct Received<'a> {
+    pub company: i64,
+    /// `bank`, `card` or `cash`.
+    pub method: &'static str,
+    pub amount: Decimal,
+    pub currency: &'a str,
+    pub reference: &'a str,
+    pub paid_on: NaiveDate,
+}
+
+/// Books money received: the payment, its credit in the ledger, and the invoices it pays
+/// (`named` first, then the oldest unpaid). Checked by the caller.
+pub fn book(conn: &mut PgConnection, r: &Received, staff: Option<i64>, named: Option<&str>) -> AppResult<Payment> {
     let payment: Payment = diesel::insert_into(payments::table)
         .values((
-            payments::company_id.eq(input.customer_id),
-            payments::method.eq("bank"),
-            payments::amount.eq(amount),
-            payments::currency.eq(currency),
-            payments::reference.eq(reference),
-            payments::paid_on.eq(paid_on),
+            payments::company_id.eq(r.company),
+            payments::method.eq(r.method),
+            payments::amount.eq(r.amount),
+            payments::currency.eq(r.currency),
+            payments::reference.eq(r.reference),
+            payments::paid_on.eq(r.paid_on),
             payments::created_by.eq(staff),
         ))
         .returning(Payment::as_returning())
@@ -111,15 +130,14 @@ pub fn register(conn: &mut PgConnection, staff: Option<i64>, input: &PaymentIn, 
             ledger_entries::company_id.eq(payment.company_id),
             ledger_entries::side.eq("credit"),
             ledger_entries::kind.eq("payment"),
-            ledger_entries::amount.eq(amount),
-            ledger_entries::booked_on.eq(paid_on),
+            ledger_entries::amount.eq(r.amount),
+            ledger_entries::booked_on.eq(r.paid_on),
             ledger_entries::payment_id.eq(payment.id),
-            ledger_entries::document.eq(reference),
+            ledger_entries::document.eq(r.reference),
             ledger_entries::created_by.eq(staff),
         ))
         .execute(conn)?;
-    let named = input.invoice.as_deref().filter(|n| !n.trim().is_empty());
-    super::invoices::apply(conn, payment.id, payment.company_id, amount, named)?;
+    super::invoices::apply(conn, payment.id, payment.company_id, r.amount, named)?;
     Ok(payment)
 }
 
@@ -135,6 +153,10 @@ pub fn reverse(conn: &mut PgConnection, staff: i64, id: i64) -> AppResult<Paymen
         .ok_or_else(|| AppError::not_found("payment"))?;
     if p.status == "reversed" {
         return Err(AppError::conflict("already_reversed", "this payment is already reversed"));
+    }
+    if p.method == "card" {
+        // The money did arrive: it goes back to the card by a refund, never by a reversal.
+        return Err(AppError::conflict("card_payment", "a card payment is refunded, not reversed"));
     }
     let entry: i64 = ledger_entries::table
         .filter(ledger_entries::payment_id.eq(id))

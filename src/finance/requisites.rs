@@ -58,7 +58,7 @@ pub fn account_matches(bic: &str, account: &str, correspondent: bool) -> bool {
         .enumerate()
         .filter_map(|(i, c)| c.to_digit(10).map(|d| d * weights[i % 3]))
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Checks one detail on its own; `None` when `key` is not a detail.

@@ -268,6 +268,7 @@ fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
             Some("refuse" | "hold") => Ok(v.clone()),
             _ => Err("must be refuse or hold".into()),
         },
+        crate::finance::card::STRIPE_ACCOUNT => crate::finance::card::check_account(v),
         crate::finance::PAYMENT_TERMS_DAYS => match v.as_i64() {
             Some(n) if (0..=365).contains(&n) => Ok(v.clone()),
             _ => Err("must be 0 (prepayment) to 365 days".into()),
@@ -296,6 +297,7 @@ const SETTING_KEYS: &[&str] = &[
     crate::finance::PAYMENT_TERMS_DAYS,
     crate::finance::invoices::INVOICE_ON,
     cs::CREDIT_CONTROL,
+    crate::finance::card::STRIPE_ACCOUNT,
 ];
 
 pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
@@ -312,6 +314,7 @@ pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
             "payment_terms_days": tenant_settings::get(c, crate::finance::PAYMENT_TERMS_DAYS)?.and_then(|v| v.as_i64()).unwrap_or(0),
             "invoice_on": crate::finance::invoices::issued_on(c)?,
             "credit_control": if cat.credit_hold { "hold" } else { "refuse" },
+            "stripe_account": crate::finance::card::account(c)?.unwrap_or_default(),
         });
         // The supplier's legal and bank details, as PATCH takes them.
         if let Some(o) = v.as_object_mut() {

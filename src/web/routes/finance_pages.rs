@@ -134,8 +134,11 @@ async fn buyer_finance(
         customer: None,
         pdf: t.link("/api/v1/account/reconciliation.pdf"),
     };
-    let invoices = invoice_rows(&tx, &t, &invoices, "/orders", "/api/v1/orders");
-    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors), "invoices": invoices});
+    let mut invoices = invoice_rows(&tx, &t, &invoices, "/orders", "/api/v1/orders");
+    super::card_pages::pay_buttons(&t, &mut invoices);
+    let card_notice = param(&pairs(&req)?, "card").filter(|v| *v == "unavailable").map(|_| tx.t("card-unavailable"));
+    let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors), "invoices": invoices,
+        "card_notice": card_notice});
     let ctx = store_page(&req, &tx.t("finance-title"), data).await?;
     render_status(&state, "storefront/finance", &ctx, status)
 }
@@ -147,7 +150,7 @@ fn invoice_rows(tx: &Tx, t: &TenantCtx, invoices: &[Value], orders: &str, pdf: &
         .map(|i| {
             let status = i["status"].as_str().unwrap_or_default();
             let order = i["order"].as_str().unwrap_or_default();
-            json!({"number": i["number"], "date": tx.day(&i["date"]), "due_on": tx.day(&i["due_on"]),
+            json!({"id": i["id"], "number": i["number"], "date": tx.day(&i["date"]), "due_on": tx.day(&i["due_on"]),
                 "order": order, "order_href": t.link(&format!("{orders}/{order}")),
                 "pdf_href": t.link(&format!("{pdf}/{order}/invoice.pdf")),
                 "amount": tx.amount(&i["amount"]), "left": tx.amount(&i["left"]), "status": status,
@@ -170,7 +173,8 @@ async fn staff_finance(
     let p = pairs(&req)?;
     let notice = param(&p, "saved")
         .map(|_| "finance-payment-saved")
-        .or(param(&p, "reversed").map(|_| "finance-payment-reversed"));
+        .or(param(&p, "reversed").map(|_| "finance-payment-reversed"))
+        .or(param(&p, "refunded").map(|_| "card-refunded"));
     let customer = param(&p, "customer").and_then(|v| v.parse::<i64>().ok());
     let import = param(&p, "import").and_then(|v| v.parse::<i64>().ok());
     let tx = Tx::new(&state, &req, &t);
@@ -201,6 +205,7 @@ async fn staff_page(
     let (period, errors) = period_or_default(req)?;
     let bad = !form_errors.is_empty() || !errors.is_empty() || page.import_error.is_some();
     let status = if bad { 422 } else { 200 };
+    let cards = super::card_pages::recent(state, t).await?;
     let r = with_tenant(&state.pool, &t.tenant.schema, move |c| {
         let currency = catalog_settings::load(c)?.currency;
         let debtors = ledger::debtors(c)?;
@@ -250,10 +255,14 @@ async fn staff_page(
             let mut v = p.json();
             v["customer"] = json!(names.get(&p.company_id).copied().unwrap_or_default());
             v["reversed"] = json!(p.status == "reversed");
+            // A card payment is refunded from the card payments list, never reversed.
+            v["card"] = json!(p.method == "card");
             v["amount"] = json!(tx.amount(&v["amount"]));
             v["paid_at"] = json!(tx.day(&v["paid_at"]));
             v
         }).collect::<Vec<_>>(),
+        "by_card": t.tenant.has(crate::platform::features::Feature::CardPayments),
+        "cards": cards.iter().map(|a| super::card_pages::row(tx, &names, a)).collect::<Vec<_>>(),
         "form": {"amount": form.amount, "reference": form.reference, "paid_at": form.paid_at, "invoice": form.invoice},
         "form_errors": form_errors,
         "one": one.map(|(company, position, l, invoices)| {

@@ -13,6 +13,8 @@ pub mod admin_pricing_pages;
 pub mod admin_settings_pages;
 pub mod assets;
 pub mod auth_api;
+pub mod card_api;
+pub mod card_pages;
 pub mod catalog_api;
 pub mod catalog_pages;
 pub mod finance_api;
@@ -28,6 +30,7 @@ pub mod platform_pages;
 pub mod reservation_api;
 pub mod store_pages;
 pub mod storefront;
+pub mod stripe_webhook;
 
 use actix_web::web;
 
@@ -49,6 +52,7 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(finance_api::configure)
         .configure(finance_docs::configure)
         .configure(finance_import::configure)
+        .configure(card_api::configure)
         .configure(admin_order_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)
@@ -58,7 +62,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin_settings_pages::configure)
         .configure(order_pages::configure)
         .configure(admin_order_pages::configure)
-        .configure(finance_pages::configure);
+        .configure(finance_pages::configure)
+        .configure(card_pages::configure);
 }
 
 /// Routes of the platform host.
@@ -70,6 +75,7 @@ pub fn platform_routes(cfg: &mut web::ServiceConfig) {
         .configure(auth_api::configure)
         .configure(platform_api::configure)
         .configure(platform_pages::configure)
+        .configure(stripe_webhook::configure)
         .configure(store_pages::reset_routes);
 }
 

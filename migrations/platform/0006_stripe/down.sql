@@ -1,0 +1,2 @@
+DROP TABLE public.stripe_events;
+DROP TABLE public.stripe_intents;
