@@ -50,7 +50,9 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM ledger_entries t),
                 (SELECT string_agg(t::text, ',' ORDER BY company_id) FROM company_balances t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM invoices t),
-                (SELECT string_agg(t::text, ',' ORDER BY payment_id, invoice_id) FROM payment_allocations t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY payment_id, invoice_id) FROM payment_allocations t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM card_payments t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM card_refunds t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -61,7 +63,8 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
 #[actix_web::test]
 async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
     let app = TestApp::spawn().await;
-    let a = app.new_tenant().await;
+    // Card payments on in A, so their routes answer for those who belong.
+    let a = app.new_tenant_with(|r| r.features = Some(json!({"card_payments": true}))).await;
     let b = app.new_tenant().await;
     // Victim: company Y in tenant A, with a marker in its name, an address and a colleague.
     let marker = unique("MARKER");
@@ -174,6 +177,15 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         .await;
     assert_eq!(pay.status, 201, "{}", pay.body);
     let payment_id = pay.json()["id"].as_i64().expect("payment id");
+    // Y starts paying its invoice by card (the test gateway).
+    let invoice_id = app.get(&format!("/s/{}/api/v1/invoices", a.slug), Some(&y_token)).await.json()["items"][0]["id"]
+        .as_i64()
+        .expect("invoice id");
+    let card = app
+        .post_json(&format!("/s/{}/api/v1/invoices/{invoice_id}/card-payment", a.slug), &json!({}), Some(&y_token))
+        .await;
+    assert_eq!(card.status, 200, "{}", card.body);
+    let card_id = card.json()["payment_id"].as_i64().expect("card payment id");
     let schema = a.tenant.schema.clone();
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
@@ -209,6 +221,10 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                     addr_id
                 } else if rest.starts_with("/admin/payments") {
                     payment_id
+                } else if rest.starts_with("/admin/card-payments") {
+                    card_id
+                } else if rest.starts_with("/invoices/") {
+                    invoice_id
                 } else if rest.starts_with("/carts") {
                     cart_id
                 } else {
