@@ -26,12 +26,16 @@ pub fn localstripe() -> Option<String> {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let up = || std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok();
         if !up() {
-            let started = Command::new("localstripe")
-                .args(["--port", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
+            let spawn = |program: &str, args: &[&str]| {
+                Command::new(program)
+                    .args(args)
+                    .args(["--port", &port.to_string()])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+            };
+            let started = spawn("localstripe", &[]).or_else(|_| spawn("python3", &["-m", "localstripe"]));
             if let Err(e) = started {
                 println!("SKIPPED: localstripe is not running on {addr} and cannot be started ({e}); `pip install localstripe`");
                 return None;
