@@ -114,6 +114,11 @@ pub struct StripeSettings {
     pub timeout_ms: Option<u64>,
     /// Tries of a Stripe request, all with the same idempotency key (default 3).
     pub tries: Option<u32>,
+    /// The publishable key Stripe.js takes on the card page (without it the page cannot take
+    /// card details: the API's client secret is for the buyer's own client).
+    pub publishable_key: Option<String>,
+    /// Where Stripe.js is loaded from (default `https://js.stripe.com/v3/`).
+    pub js_url: Option<String>,
 }
 
 /// The documented environment variables and the settings key each one overrides.
@@ -128,6 +133,7 @@ const CONTRACT_VARS: &[(&str, &str)] = &[
     ("STRIPE_SECRET_KEY", "stripe.secret_key"),
     ("STRIPE_WEBHOOK_SECRET", "stripe.webhook_secret"),
     ("STRIPE_API_BASE", "stripe.api_base"),
+    ("STRIPE_PUBLISHABLE_KEY", "stripe.publishable_key"),
     ("SMTP_URL", "smtp.url"),
 ];
 

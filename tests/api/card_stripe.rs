@@ -15,6 +15,8 @@ use crate::stripe_proxy::{intents_for, localstripe, stripe_call, Fault, Proxy};
 async fn app_on(base: &str) -> TestApp {
     let base = base.to_owned();
     TestApp::spawn_with(move |s| {
+        s.stripe.publishable_key = Some("pk_test_tradeport".into());
+        s.stripe.js_url = Some(format!("{base}/js.stripe.com/v3/"));
         s.stripe.secret_key = Some("sk_test_tradeport".into());
         s.stripe.api_base = Some(base);
         s.stripe.webhook_secret = Some(SECRET.into());
@@ -37,7 +39,7 @@ async fn confirm_with_test_card(base: &str, pi: &str) -> serde_json::Value {
 async fn a_buyer_pays_by_card_against_localstripe_and_the_payment_is_recorded_once() {
     let Some(base) = localstripe() else { return };
     let app = app_on(&base).await;
-    let (t, s, b, _, invoice, _) = unpaid_invoice(&app, crate::identity::INNS[0]).await;
+    let (t, s, b, _, invoice, email) = unpaid_invoice(&app, crate::identity::INNS[0]).await;
     let r = start(&app, &t, &b, invoice).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
@@ -59,6 +61,20 @@ async fn a_buyer_pays_by_card_against_localstripe_and_the_payment_is_recorded_on
         (Some(id), Some(secret_of_client.as_str()))
     );
     assert_eq!(intents_for(&base, &t.slug, id).await, vec![pi.clone()]);
+
+    // The card page mounts Stripe.js's Payment Element with that client secret, its policy
+    // allowing Stripe's script and nothing else new.
+    let finance = format!("/s/{}/account/finance", t.slug);
+    let mut browser = crate::order_pages::sign_in(&app, &t, &email, &finance).await;
+    let page = browser.get(&format!("/s/{}/account/finance/card/{id}", t.slug)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("data-secret=\"{secret_of_client}\"")) && page.body.contains("/static/card.js"),
+        "{}",
+        page.body
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains(&format!("script-src 'self' {base}")) && !csp.contains("unsafe-eval"), "{csp}");
 
     let confirmed = confirm_with_test_card(&base, &pi).await;
     assert_eq!(confirmed["status"], "succeeded", "{confirmed}");

@@ -65,15 +65,44 @@ async fn show(
     .await?;
     let tx = Tx::new(&state, &req, &t);
     let amount = tx.amount(&json!(crate::money::format(a.amount)));
+    // Stripe.js takes the card on this page when a publishable key is configured.
+    let stripe = &state.settings.stripe;
+    let js_url = stripe.js_url.clone().unwrap_or_else(|| "https://js.stripe.com/v3/".into());
+    let element = match (&stripe.publishable_key, &a.client_secret) {
+        (Some(key), Some(secret)) if a.gateway == "stripe" && card::LIVE.contains(&a.status.as_str()) => {
+            let conn = req.connection_info();
+            let back =
+                format!("{}://{}{}", conn.scheme(), conn.host(), t.link(&format!("/account/finance/card/{}", a.id)));
+            Some(json!({"key": key, "secret": secret, "account": a.stripe_account, "return": back, "js": js_url}))
+        }
+        _ => None,
+    };
     let data = json!({
         "id": a.id, "invoice": number, "amount": amount, "currency": a.currency.to_uppercase(),
         "status": a.status, "status_label": tx.t(&format!("card-status-{}", a.status)),
         "test": a.gateway == "test", "open": card::LIVE.contains(&a.status.as_str()),
         "paid": a.status == "succeeded", "flagged": a.flag.is_some(),
-        "failed": a.status == "failed", "client_secret": a.client_secret,
+        "failed": a.status == "failed", "element": element,
     });
     let ctx = store_page(&req, &tx.t("card-title"), data).await?;
-    render_status(&state, "storefront/card_payment", &ctx, 200)
+    let mut res = render_status(&state, "storefront/card_payment", &ctx, 200)?;
+    if element.is_some() {
+        let csp = stripe_csp(&js_url);
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
+            res.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    Ok(res)
+}
+
+/// The card page's policy: ours, plus what Stripe.js needs (its script, frames and API).
+fn stripe_csp(js_url: &str) -> String {
+    let origin: String = js_url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    format!(
+        "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; \
+         script-src 'self' {origin}; frame-src {origin} https://hooks.stripe.com; connect-src 'self' https://api.stripe.com {origin}; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
 }
 
 #[derive(Deserialize)]
