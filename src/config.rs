@@ -184,6 +184,10 @@ impl Settings {
         if !matches!(self.server.scheme.as_str(), "http" | "https") {
             bail!("server.scheme must be http or https.");
         }
+        let set = |v: &Option<SecretString>| v.as_ref().is_some_and(|s| !s.expose_secret().is_empty());
+        if self.profile == "prod" && set(&self.stripe.secret_key) && !set(&self.stripe.webhook_secret) {
+            bail!("STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: card payments would never be booked; set the webhook endpoint's signing secret.");
+        }
         Ok(())
     }
 
@@ -275,6 +279,16 @@ mod tests {
         assert!(!debug.contains("file-secret"), "secret leaked into Debug: {debug}");
         assert!(!debug.contains("postgres://"), "database url leaked into Debug");
         let _ = std::fs::remove_file(dir);
+    }
+
+    #[test]
+    fn prod_refuses_stripe_keys_without_a_webhook_secret() {
+        let secret = ("TRADEPORT_JWT_SECRET", "x9Jd83hd72jdk2l0Pqmz71bD0sk2lQ3Z");
+        let err = load("prod", &[secret, ("STRIPE_SECRET_KEY", "sk_live_x")]).expect_err("refused");
+        assert!(err.to_string().contains("STRIPE_WEBHOOK_SECRET"), "{err}");
+        let ok = load("prod", &[secret, ("STRIPE_SECRET_KEY", "sk_live_x"), ("STRIPE_WEBHOOK_SECRET", "whsec_x")]);
+        assert!(ok.is_ok());
+        assert!(load("dev", &[("STRIPE_SECRET_KEY", "sk_test_x")]).is_ok());
     }
 
     #[test]
