@@ -38,11 +38,19 @@ pub struct Settings {
 pub struct DocumentSettings {
     /// Where DejaVuSans.ttf and DejaVuSans-Bold.ttf are (Debian's fonts-dejavu-core).
     pub font_dir: PathBuf,
+    /// The file exchange EDO provider's folders: `<edo_dir>/<tenant schema>/outbox` gets the
+    /// XML files sent, `<edo_dir>/<tenant schema>/inbox` the status receipts read back.
+    #[serde(default = "default_edo_dir")]
+    pub edo_dir: PathBuf,
+}
+
+fn default_edo_dir() -> PathBuf {
+    PathBuf::from("data/edo")
 }
 
 impl Default for DocumentSettings {
     fn default() -> Self {
-        DocumentSettings { font_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu") }
+        DocumentSettings { font_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu"), edo_dir: default_edo_dir() }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod exchange;
 pub mod finance;

@@ -14,6 +14,6 @@ pub mod stock;
 pub mod view;
 
 /// Units a product may be sold in.
-pub const UNITS: &[&str] = &["pcs", "m", "m2", "m3", "kg", "l", "pack", "set", "roll"];
+pub const UNITS: &[&str] = &["pcs", "m", "m2", "m3", "kg", "l", "pack", "set", "roll", "service"];
 /// Product statuses.
 pub const STATUSES: &[&str] = &["active", "upcoming", "archived"];

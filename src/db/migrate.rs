@@ -57,6 +57,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0013_invoices"),
     migration!("tenant", "0014_bank_import"),
     migration!("tenant", "0015_card_payments"),
+    migration!("tenant", "0016_documents"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

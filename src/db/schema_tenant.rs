@@ -39,6 +39,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         shared_carts -> Bool,
         payment_terms_days -> Nullable<Int4>,
+        edo_id -> Nullable<Text>,
     }
 }
 
@@ -587,3 +588,76 @@ diesel::allow_tables_to_appear_in_same_query!(card_payments, orders);
 diesel::allow_tables_to_appear_in_same_query!(card_payments, companies);
 diesel::allow_tables_to_appear_in_same_query!(card_payments, payments);
 diesel::allow_tables_to_appear_in_same_query!(card_refunds, card_payments);
+
+diesel::table! {
+    document_counters (kind, year) {
+        kind -> Text,
+        year -> Int4,
+        last -> Int4,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Int8,
+        kind -> Text,
+        year -> Int4,
+        seq -> Int4,
+        number -> Text,
+        issued_on -> Date,
+        company_id -> Int8,
+        order_id -> Nullable<Int8>,
+        source_kind -> Text,
+        source_id -> Int8,
+        corrects -> Nullable<Int8>,
+        amount -> Numeric,
+        vat_amount -> Numeric,
+        snapshot -> Jsonb,
+        xml_name -> Nullable<Text>,
+        xml -> Nullable<Bytea>,
+        pdf -> Nullable<Bytea>,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    document_assets (id) {
+        id -> Int8,
+        kind -> Text,
+        content_type -> Text,
+        data -> Bytea,
+        width -> Int4,
+        height -> Int4,
+        sha256 -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    document_asset_current (kind) {
+        kind -> Text,
+        asset_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    document_edo (document_id) {
+        document_id -> Int8,
+        provider -> Text,
+        file_name -> Text,
+        status -> Text,
+        reason -> Text,
+        attempts -> Int4,
+        last_error -> Text,
+        sent_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(document_edo -> documents (document_id));
+diesel::joinable!(documents -> companies (company_id));
+diesel::allow_tables_to_appear_in_same_query!(documents, document_edo, companies);
+diesel::allow_tables_to_appear_in_same_query!(documents, orders);
+diesel::allow_tables_to_appear_in_same_query!(document_edo, orders);

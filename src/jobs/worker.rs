@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::db::read_platform;
+use crate::documents::edo::jobs as edo;
 use crate::error::AppResult;
 use crate::ordering::reservations::{self, EXPIRE_JOB, REMIND_JOB};
 use crate::ordering::waitlist::{self, ARRIVED_JOB};
@@ -78,7 +79,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
 }
 
 /// Jobs that run inside their tenant's transaction, one at a time.
-const TENANT_JOBS: &[&str] = &[REMIND_JOB, EXPIRE_JOB, ARRIVED_JOB];
+const TENANT_JOBS: &[&str] = &[REMIND_JOB, EXPIRE_JOB, ARRIVED_JOB, edo::SEND_JOB, edo::POLL_JOB];
 
 async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
     let Some(tenant_id) = job.tenant_id else { return Ok(()) };
@@ -87,11 +88,15 @@ async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
     };
     let (kind, payload) = (job.kind.clone(), job.payload.clone());
     let id = |k: &str| payload.get(k).and_then(|v| v.as_i64()).unwrap_or_default();
-    let (reservation, product) = (id("reservation_id"), id("product_id"));
+    let (reservation, product, document) = (id("reservation_id"), id("product_id"), id("document_id"));
+    let edo_dir = crate::config::resource_path(&state.settings.documents.edo_dir);
+    let (schema, job_id) = (tenant.schema.as_str().to_owned(), job.id);
     crate::db::with_tenant(&state.pool, &tenant.schema, move |c| match kind.as_str() {
         REMIND_JOB => reservations::remind(c, reservation),
         EXPIRE_JOB => reservations::expire(c, reservation),
         ARRIVED_JOB => waitlist::arrived(c, product).map(|_| ()),
+        edo::SEND_JOB => edo::send(c, &edo_dir, &schema, document),
+        edo::POLL_JOB => edo::poll(c, &edo_dir, &schema, Some(job_id)).map(|_| ()),
         _ => Ok(()),
     })
     .await

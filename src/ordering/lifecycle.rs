@@ -65,6 +65,8 @@ fn set_status(
     // it delivered or completed without marking it shipped first).
     if matches!(to, "shipped" | "delivered" | "completed") {
         crate::finance::ledger::book_shipment(conn, o.id, actor)?;
+        // The accounting documents of the shipment (УПД, or ТОРГ-12/act/счёт-фактура), once.
+        crate::documents::issue_for_order(conn, o.id, actor)?;
     }
     event(conn, o.id, actor, kind, Some(&o.status), Some(to), note)?;
     let title = format!("Заказ {}: {} / Order {}: {}", o.number, status_ru(to), o.number, to.replace('_', " "));

@@ -7,6 +7,7 @@
 //! document embeds only the glyphs it uses (`subsetter`), as a CID font with a ToUnicode map
 //! so that text can be searched and copied.
 
+pub mod image;
 pub mod qr;
 pub mod table;
 pub mod words;
@@ -96,6 +97,10 @@ pub struct Doc<'f> {
     used: [Used; 2],
     pages: Vec<Vec<u8>>,
     page: Content,
+    /// Page width and height in points (A4 portrait unless made [`Doc::landscape`]).
+    size: (f32, f32),
+    /// Images placed so far, each written once however often it is drawn.
+    images: Vec<std::sync::Arc<image::Raster>>,
     /// Where the next block goes (the flow helpers move it down).
     pub y: f32,
 }
@@ -111,8 +116,43 @@ impl<'f> Doc<'f> {
             used: [used(), used()],
             pages: Vec::new(),
             page: Content::new(),
+            size: (PAGE_W, PAGE_H),
+            images: Vec::new(),
             y: TOP,
         })
+    }
+
+    /// A document on landscape A4 (forms with wide tables, such as the УПД).
+    pub fn landscape(fonts: &'f Fonts) -> AppResult<Doc<'f>> {
+        let mut doc = Doc::new(fonts)?;
+        doc.size = (PAGE_H, PAGE_W);
+        Ok(doc)
+    }
+
+    /// The right margin of this document's pages.
+    pub fn right(&self) -> f32 {
+        self.size.0 - (PAGE_W - RIGHT)
+    }
+
+    /// The bottom margin of this document's pages.
+    pub fn bottom(&self) -> f32 {
+        self.size.1 - (PAGE_H - BOTTOM)
+    }
+
+    /// Draws `img` into the box whose top-left corner is (x, y), `w` × `h` points.
+    pub fn image(&mut self, img: &std::sync::Arc<image::Raster>, x: f32, y: f32, w: f32, h: f32) {
+        let i = match self.images.iter().position(|r| std::sync::Arc::ptr_eq(r, img)) {
+            Some(i) => i,
+            None => {
+                self.images.push(img.clone());
+                self.images.len() - 1
+            }
+        };
+        let name = format!("Im{i}");
+        self.page.save_state();
+        self.page.transform([w, 0.0, 0.0, h, x, self.size.1 - y - h]);
+        self.page.x_object(Name(name.as_bytes()));
+        self.page.restore_state();
     }
 
     /// Width of `text` at `size` points.
@@ -177,7 +217,7 @@ impl<'f> Doc<'f> {
             bytes.extend_from_slice(&new.to_be_bytes());
         }
         let name = if i == 0 { Name(b"F0") } else { Name(b"F1") };
-        self.page.begin_text().set_font(name, size).next_line(x, PAGE_H - y).show(Str(&bytes)).end_text();
+        self.page.begin_text().set_font(name, size).next_line(x, self.size.1 - y).show(Str(&bytes)).end_text();
     }
 
     /// Text aligned in the box from `x` to `x + w`.
@@ -203,7 +243,7 @@ impl<'f> Doc<'f> {
 
     /// Starts a new page when less than `h` points are left above the bottom margin.
     pub fn room(&mut self, h: f32) {
-        if self.y + h > BOTTOM && self.y > TOP {
+        if self.y + h > self.bottom() && self.y > TOP {
             self.new_page();
         }
     }
@@ -221,17 +261,17 @@ impl<'f> Doc<'f> {
 
     /// A line from (x1, y1) to (x2, y2), `w` points thick.
     pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, w: f32) {
-        self.page.set_line_width(w).move_to(x1, PAGE_H - y1).line_to(x2, PAGE_H - y2).stroke();
+        self.page.set_line_width(w).move_to(x1, self.size.1 - y1).line_to(x2, self.size.1 - y2).stroke();
     }
 
     /// The outline of a box whose top-left corner is (x, y).
     pub fn frame(&mut self, x: f32, y: f32, w: f32, h: f32, line: f32) {
-        self.page.set_line_width(line).rect(x, PAGE_H - y - h, w, h).stroke();
+        self.page.set_line_width(line).rect(x, self.size.1 - y - h, w, h).stroke();
     }
 
     /// A filled box (`gray` 0 is black, 1 white).
     pub fn fill(&mut self, x: f32, y: f32, w: f32, h: f32, gray: f32) {
-        self.page.set_fill_gray(gray).rect(x, PAGE_H - y - h, w, h).fill_nonzero().set_fill_gray(0.0);
+        self.page.set_fill_gray(gray).rect(x, self.size.1 - y - h, w, h).fill_nonzero().set_fill_gray(0.0);
     }
 
     /// The PDF: pages, then each face used, subset to its glyphs.
@@ -248,6 +288,7 @@ impl<'f> Doc<'f> {
         let tree = alloc();
         let info = alloc();
         let font_refs = [alloc(), alloc()];
+        let image_refs: Vec<(Ref, Ref)> = self.images.iter().map(|_| (alloc(), alloc())).collect();
         pdf.catalog(catalog).pages(tree);
         pdf.document_info(info).title(TextStr(title)).producer(TextStr("Tradeport"));
         let mut page_ids = Vec::with_capacity(self.pages.len());
@@ -255,8 +296,16 @@ impl<'f> Doc<'f> {
             let (page, stream) = (alloc(), alloc());
             page_ids.push(page);
             let mut p = pdf.page(page);
-            p.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H)).parent(tree).contents(stream);
-            p.resources().fonts().pair(Name(b"F0"), font_refs[0]).pair(Name(b"F1"), font_refs[1]);
+            p.media_box(Rect::new(0.0, 0.0, self.size.0, self.size.1)).parent(tree).contents(stream);
+            let mut res = p.resources();
+            res.fonts().pair(Name(b"F0"), font_refs[0]).pair(Name(b"F1"), font_refs[1]);
+            if !image_refs.is_empty() {
+                let mut objects = res.x_objects();
+                for (i, (r, _)) in image_refs.iter().enumerate() {
+                    objects.pair(Name(format!("Im{i}").as_bytes()), *r);
+                }
+            }
+            res.finish();
             p.finish();
             pdf.stream(stream, &deflate(content)).filter(Filter::FlateDecode);
         }
@@ -265,6 +314,9 @@ impl<'f> Doc<'f> {
         for (i, id) in font_refs.into_iter().enumerate() {
             let refs = [alloc(), alloc(), alloc(), alloc()];
             self.write_font(&mut pdf, i, id, refs)?;
+        }
+        for (img, (r, mask)) in self.images.iter().zip(image_refs) {
+            img.write(&mut pdf, r, mask);
         }
         Ok(pdf.finish())
     }

@@ -13,7 +13,7 @@ use crate::identity::INNS;
 use crate::ordering::{buyer, order, store};
 
 /// The supplier's details; its INN is not one of the buyers'.
-fn details() -> Value {
+pub fn details() -> Value {
     json!({
         "legal_name": "ООО «Окна Профи»", "inn": INNS[7], "kpp": "773601001", "ogrn": "1027700132195",
         "address": "117997, Москва, ул. Вавилова, 19", "bank": "ПАО Сбербанк", "bic": "044525225",
@@ -22,7 +22,7 @@ fn details() -> Value {
     })
 }
 
-async fn supplier(app: &TestApp) -> (TestTenant, String) {
+pub async fn supplier(app: &TestApp) -> (TestTenant, String) {
     let (t, s) = store(app).await;
     let r = app.patch_json(&api(&t, "/admin/settings"), &details(), Some(&s)).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -30,7 +30,7 @@ async fn supplier(app: &TestApp) -> (TestTenant, String) {
 }
 
 /// GET with the raw body (a PDF is not text).
-async fn get_raw(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Vec<u8>, awc::http::header::HeaderMap) {
+pub async fn get_raw(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Vec<u8>, awc::http::header::HeaderMap) {
     let mut req = app.request(awc::http::Method::GET, path);
     if let Some(t) = token {
         req = req.insert_header(("Authorization", format!("Bearer {t}")));

@@ -52,7 +52,12 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM invoices t),
                 (SELECT string_agg(t::text, ',' ORDER BY payment_id, invoice_id) FROM payment_allocations t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM card_payments t),
-                (SELECT string_agg(t::text, ',' ORDER BY id) FROM card_refunds t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM card_refunds t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM documents t),
+                (SELECT string_agg(t::text, ',' ORDER BY kind, year) FROM document_counters t),
+                (SELECT string_agg(t::text, ',' ORDER BY document_id) FROM document_edo t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM document_assets t),
+                (SELECT string_agg(t::text, ',' ORDER BY kind) FROM document_asset_current t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -64,7 +69,7 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
 async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
     let app = TestApp::spawn().await;
     // Card payments on in A, so their routes answer for those who belong.
-    let a = app.new_tenant_with(|r| r.features = Some(json!({"card_payments": true}))).await;
+    let a = app.new_tenant_with(|r| r.features = Some(json!({"card_payments": true, "edo": true}))).await;
     let b = app.new_tenant().await;
     // Victim: company Y in tenant A, with a marker in its name, an address and a colleague.
     let marker = unique("MARKER");
@@ -186,6 +191,10 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         .await;
     assert_eq!(card.status, 200, "{}", card.body);
     let card_id = card.json()["payment_id"].as_i64().expect("card payment id");
+    // Y's УПД (issued when its order shipped).
+    let doc_id = app.get(&format!("/s/{}/api/v1/documents", a.slug), Some(&y_token)).await.json()["items"][0]["id"]
+        .as_i64()
+        .expect("document id");
     let schema = a.tenant.schema.clone();
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
@@ -223,6 +232,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                     payment_id
                 } else if rest.starts_with("/admin/card-payments") {
                     card_id
+                } else if rest.starts_with("/documents/") || rest.starts_with("/admin/documents/") {
+                    doc_id
                 } else if rest.starts_with("/invoices/") {
                     invoice_id
                 } else if rest.starts_with("/carts") {
@@ -235,7 +246,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
             .replace("{number}", &number)
             .replace("{account_id}", &y_account.to_string())
             .replace("{sku}", if rest.starts_with("/carts") { "MARK-2" } else { "MARK-1" })
-            .replace("{code}", if rest.contains("price-groups") { "vip" } else { "mcat" });
+            .replace("{code}", if rest.contains("price-groups") { "vip" } else { "mcat" })
+            .replace("{kind}", "stamp");
         for method in ["get", "post", "patch", "put", "delete"] {
             if item.get(method).is_none() {
                 continue;

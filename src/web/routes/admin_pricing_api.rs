@@ -240,6 +240,9 @@ fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
     if crate::finance::requisites::KEYS.contains(&key) {
         return crate::finance::requisites::check(key, v).unwrap_or_else(|| Err("unknown setting".into()));
     }
+    if let Some(checked) = crate::documents::settings::check(key, v) {
+        return checked;
+    }
     match key {
         cs::GUEST_PRICES | tenant_settings::REQUIRE_EMAIL_CONFIRMATION => {
             v.as_bool().map(Value::Bool).ok_or("must be true or false".into())
@@ -316,9 +319,12 @@ pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
             "credit_control": if cat.credit_hold { "hold" } else { "refuse" },
             "stripe_account": crate::finance::card::account(c)?.unwrap_or_default(),
         });
-        // The supplier's legal and bank details, as PATCH takes them.
+        // The supplier's legal and bank details, as PATCH takes them, and the document settings.
         if let Some(o) = v.as_object_mut() {
             o.extend(crate::finance::requisites::load(c)?);
+            if let Some(d) = crate::documents::settings::load(c)?.json().as_object() {
+                o.extend(d.clone());
+            }
         }
         Ok(v)
     })
@@ -336,7 +342,11 @@ pub async fn apply_settings(state: &AppState, s: &StaffCtx, body: Value) -> AppR
     let mut values = Vec::new();
     for (k, v) in obj {
         match check_setting(k, v) {
-            Ok(v) if SETTING_KEYS.contains(&k.as_str()) || crate::finance::requisites::KEYS.contains(&k.as_str()) => {
+            Ok(v)
+                if SETTING_KEYS.contains(&k.as_str())
+                    || crate::finance::requisites::KEYS.contains(&k.as_str())
+                    || crate::documents::settings::KEYS.contains(&k.as_str()) =>
+            {
                 values.push((k.clone(), v))
             }
             Ok(_) => {

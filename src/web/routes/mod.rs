@@ -17,6 +17,9 @@ pub mod card_api;
 pub mod card_pages;
 pub mod catalog_api;
 pub mod catalog_pages;
+pub mod documents_api;
+pub mod documents_pages;
+pub mod edo_api;
 pub mod finance_api;
 pub mod finance_docs;
 pub mod finance_import;
@@ -51,6 +54,9 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(reservation_api::configure)
         .configure(finance_api::configure)
         .configure(finance_docs::configure)
+        .configure(documents_api::configure)
+        .configure(edo_api::configure)
+        .configure(documents_pages::configure)
         .configure(finance_import::configure)
         .configure(card_api::configure)
         .configure(admin_order_api::configure)

@@ -53,6 +53,7 @@ admin-catalog-unit-l = litres
 admin-catalog-unit-pack = packs
 admin-catalog-unit-set = sets
 admin-catalog-unit-roll = rolls
+admin-catalog-unit-service = services
 admin-catalog-vat-20 = 20 %
 admin-catalog-vat-10 = 10 %
 admin-catalog-vat-0 = 0 %

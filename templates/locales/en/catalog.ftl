@@ -38,6 +38,7 @@ unit-l = l
 unit-pack = pack
 unit-set = set
 unit-roll = roll
+unit-service = service
 badge-upcoming = Coming soon
 product-sku = Article
 vat-included = VAT included

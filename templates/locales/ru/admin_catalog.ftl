@@ -54,6 +54,7 @@ admin-catalog-unit-l = литры
 admin-catalog-unit-pack = упаковки
 admin-catalog-unit-set = комплекты
 admin-catalog-unit-roll = рулоны
+admin-catalog-unit-service = услуги
 admin-catalog-vat-20 = 20 %
 admin-catalog-vat-10 = 10 %
 admin-catalog-vat-0 = 0 %

@@ -38,6 +38,7 @@ unit-l = л
 unit-pack = уп
 unit-set = компл
 unit-roll = рул
+unit-service = усл. ед
 badge-upcoming = Скоро в продаже
 product-sku = Артикул
 vat-included = с НДС
