@@ -14,9 +14,9 @@ use crate::helpers::{TestApp, TestTenant};
 use crate::identity::INNS;
 use crate::ordering::{buyer, order};
 
-/// A buyer's order of two lines, shipped by staff: (buyer token, order number).
-pub async fn shipped(app: &TestApp, t: &TestTenant, s: &str, inn: &str, key: &str) -> (String, String) {
-    let (b, _, _) = buyer(app, t, inn).await;
+/// A buyer's order of two lines, shipped by staff: (buyer token, order number, e-mail).
+pub async fn shipped(app: &TestApp, t: &TestTenant, s: &str, inn: &str, key: &str) -> (String, String, String) {
+    let (b, _, email) = buyer(app, t, inn).await;
     let placed =
         order(app, t, &b, &json!({"lines": [{"sku": "PCS-1", "qty": 2}, {"sku": "M-1", "qty": "1.5"}]}), Some(key))
             .await;
@@ -24,7 +24,7 @@ pub async fn shipped(app: &TestApp, t: &TestTenant, s: &str, inn: &str, key: &st
     let number = placed.json()["number"].as_str().expect("number").to_owned();
     let r = app.patch_json(&api(t, &format!("/admin/orders/{number}")), &json!({"status": "shipped"}), Some(s)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    (b, number)
+    (b, number, email)
 }
 
 fn today() -> String {
@@ -46,7 +46,7 @@ fn strip(t: &TestTenant, href: &str) -> String {
 async fn a_shipped_order_yields_one_correct_upd_as_pdf_and_xml_that_never_changes() {
     let app = TestApp::spawn().await;
     let (t, s) = supplier(&app).await;
-    let (b, number) = shipped(&app, &t, &s, INNS[0], "doc-1").await;
+    let (b, number, _) = shipped(&app, &t, &s, INNS[0], "doc-1").await;
     // Delivered and completed later: still one УПД.
     for status in ["delivered", "completed"] {
         let r =
@@ -126,8 +126,8 @@ async fn a_shipped_order_yields_one_correct_upd_as_pdf_and_xml_that_never_change
 async fn the_archive_of_a_period_is_one_zip_and_other_companies_get_nothing() {
     let app = TestApp::spawn().await;
     let (t, s) = supplier(&app).await;
-    let (b, _) = shipped(&app, &t, &s, INNS[0], "arch-1").await;
-    let (other, _) = shipped(&app, &t, &s, INNS[1], "arch-2").await;
+    let (b, _, _) = shipped(&app, &t, &s, INNS[0], "arch-1").await;
+    let (other, _, _) = shipped(&app, &t, &s, INNS[1], "arch-2").await;
     let mine = list(&app, &t, &b, &format!("from={}&to={}", today(), today())).await;
     let theirs = list(&app, &t, &other, "").await;
     assert_eq!((mine["total"].as_i64(), theirs["total"].as_i64()), (Some(1), Some(1)));
@@ -263,7 +263,7 @@ async fn stamps_and_signatures_go_on_documents_issued_after_them_and_scripts_nev
     }
     let r = upload(&app, &t, &s, "seal", &png(10, 10)).await;
     assert_eq!(r.status, 404, "unknown kind");
-    let (b, _) = shipped(&app, &t, &s, INNS[3], "img-0").await;
+    let (b, _, _) = shipped(&app, &t, &s, INNS[3], "img-0").await;
     let before = list(&app, &t, &b, "").await["items"][0]["id"].as_i64().expect("id");
     for kind in ["stamp", "director_signature"] {
         let r = upload(&app, &t, &s, kind, &png(300, 300)).await;
@@ -271,7 +271,7 @@ async fn stamps_and_signatures_go_on_documents_issued_after_them_and_scripts_nev
     }
     let r = app.get(&api(&t, "/admin/document-images/stamp"), Some(&s)).await;
     assert_eq!(r.header("content-type").as_deref(), Some("image/png"));
-    let (b2, _) = shipped(&app, &t, &s, INNS[4], "img-1").await;
+    let (b2, _, _) = shipped(&app, &t, &s, INNS[4], "img-1").await;
     let after = list(&app, &t, &b2, "").await["items"][0]["id"].as_i64().expect("id");
     let (_, old, _) = get_raw(&app, &api(&t, &format!("/admin/documents/{before}.pdf")), Some(&s)).await;
     let (_, new, _) = get_raw(&app, &api(&t, &format!("/admin/documents/{after}.pdf")), Some(&s)).await;
@@ -279,4 +279,40 @@ async fn stamps_and_signatures_go_on_documents_issued_after_them_and_scripts_nev
     assert_eq!(images(&old), 0, "issued before the images: unchanged");
     // The stamp and the signature, each with its soft mask (their alpha channel).
     assert_eq!(images(&new), 4, "{} soft masks", String::from_utf8_lossy(&new).matches("/SMask").count());
+}
+
+#[actix_web::test]
+async fn the_documents_pages_list_filter_and_link_the_files_for_the_buyer_and_staff() {
+    let app = TestApp::spawn().await;
+    let (t, s) = supplier(&app).await;
+    let (_, number, buyer_email) = shipped(&app, &t, &s, INNS[5], "page-1").await;
+    let email = {
+        let r = app.get(&api(&t, "/admin/documents"), Some(&s)).await;
+        assert_eq!(r.json()["total"], 1);
+        r.json()["items"][0]["customer"]["id"].as_i64().expect("customer")
+    };
+    let page = format!("/s/{}/admin/documents", t.slug);
+    let mut staff = crate::order_pages::sign_in(&app, &t, &t.admin_email, &page).await;
+    let r = staff.get(&page).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for want in ["id=\"documents-table\"", &number, "/api/v1/admin/documents/", "id=\"documents-archive\"", "id=\"image-stamp\""] {
+        assert!(r.body.contains(want), "{want} not on the staff page");
+    }
+    let r = staff.get(&format!("{page}?customer_id={email}&type=act")).await;
+    assert!(r.status == 200 && r.body.contains("class=\"empty\""), "no acts: {}", r.body);
+    let r = staff.get(&format!("{page}?from=2026-99-01")).await;
+    assert_eq!(r.status, 422, "a bad date is shown, not a crash");
+    assert!(r.body.contains("id=\"documents-error\""));
+    // The buyer's cabinet: its document with the files, in both languages.
+    let mine = format!("/s/{}/account/documents", t.slug);
+    let mut b = crate::order_pages::sign_in(&app, &t, &buyer_email, &mine).await;
+    let r = b.get(&mine).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(&number) && r.body.contains("?inline&#x3D;1") && r.body.contains("Документы"), "{}", r.body);
+    assert!(!r.body.contains("/api/v1/admin/documents/"), "the buyer gets the buyer's links");
+    b.get(&format!("/s/{}/lang/en", t.slug)).await;
+    assert!(b.get(&mine).await.body.contains("Download the period"));
+    // Strangers are sent to sign in.
+    let r = app.get(&mine, None).await;
+    assert!(matches!(r.status.as_u16(), 302 | 303), "{}", r.status);
 }

@@ -23,7 +23,7 @@ async fn a_upd_goes_out_through_the_file_provider_and_comes_back_signed() {
     settings["edo_id"] = json!("2BE-SELLER-1");
     let r = app.patch_json(&api(&t, "/admin/settings"), &settings, Some(&s)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let (b, _) = shipped(&app, &t, &s, INNS[0], "edo-1").await;
+    let (b, _, _) = shipped(&app, &t, &s, INNS[0], "edo-1").await;
     let doc = list(&app, &t, &b, "").await["items"][0].clone();
     let id = doc["id"].as_i64().expect("id");
 

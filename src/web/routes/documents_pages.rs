@@ -90,7 +90,7 @@ async fn page(
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let archive_base = if staff { "/api/v1/admin/documents/archive.zip" } else { "/api/v1/documents/archive.zip" };
     let mut archive = format!("{}?from={}&to={}", t.link(archive_base), day(f.from), day(f.to));
-    if let Some(c) = f.company {
+    if let Some(c) = f.company.filter(|_| staff) {
         archive.push_str(&format!("&customer_id={c}"));
     }
     let images = current.map(|a| {
