@@ -295,7 +295,13 @@ async fn the_documents_pages_list_filter_and_link_the_files_for_the_buyer_and_st
     let mut staff = crate::order_pages::sign_in(&app, &t, &t.admin_email, &page).await;
     let r = staff.get(&page).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    for want in ["id=\"documents-table\"", &number, "/api/v1/admin/documents/", "id=\"documents-archive\"", "id=\"image-stamp\""] {
+    for want in [
+        "id=\"documents-table\"",
+        &number,
+        "/api/v1/admin/documents/",
+        "id=\"documents-archive\"",
+        "id=\"image-stamp\"",
+    ] {
         assert!(r.body.contains(want), "{want} not on the staff page");
     }
     let r = staff.get(&format!("{page}?customer_id={email}&type=act")).await;
@@ -308,7 +314,11 @@ async fn the_documents_pages_list_filter_and_link_the_files_for_the_buyer_and_st
     let mut b = crate::order_pages::sign_in(&app, &t, &buyer_email, &mine).await;
     let r = b.get(&mine).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains(&number) && r.body.contains("?inline&#x3D;1") && r.body.contains("Документы"), "{}", r.body);
+    assert!(
+        r.body.contains(&number) && r.body.contains("?inline&#x3D;1") && r.body.contains("Документы"),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("/api/v1/admin/documents/"), "the buyer gets the buyer's links");
     b.get(&format!("/s/{}/lang/en", t.slug)).await;
     assert!(b.get(&mine).await.body.contains("Download the period"));

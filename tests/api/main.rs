@@ -14,6 +14,7 @@ mod catalog_pages;
 mod cli;
 mod csrf;
 mod documents;
+mod documents_bench;
 mod edo;
 mod finance;
 mod finance_docs;
