@@ -58,6 +58,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0014_bank_import"),
     migration!("tenant", "0015_card_payments"),
     migration!("tenant", "0016_documents"),
+    migration!("tenant", "0017_returns"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -661,3 +661,91 @@ diesel::joinable!(documents -> companies (company_id));
 diesel::allow_tables_to_appear_in_same_query!(documents, document_edo, companies);
 diesel::allow_tables_to_appear_in_same_query!(documents, orders);
 diesel::allow_tables_to_appear_in_same_query!(document_edo, orders);
+
+diesel::table! {
+    returns (id) {
+        id -> Int8,
+        number -> Text,
+        order_id -> Int8,
+        company_id -> Int8,
+        account_id -> Int8,
+        status -> Text,
+        reason -> Text,
+        comment -> Text,
+        decision_note -> Text,
+        way_back -> Nullable<Text>,
+        warehouse_id -> Nullable<Int8>,
+        amount -> Numeric,
+        decide_by -> Timestamptz,
+        reminded_at -> Nullable<Timestamptz>,
+        ledger_entry_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    return_lines (return_id, line_no) {
+        return_id -> Int8,
+        line_no -> Int4,
+        product_id -> Int8,
+        sku -> Text,
+        name -> Text,
+        unit -> Text,
+        qty -> Numeric,
+        price -> Numeric,
+        vat_rate -> Text,
+        amount -> Numeric,
+        vat_amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    return_photos (id) {
+        id -> Int8,
+        return_id -> Int8,
+        storage_key -> Text,
+        content_type -> Text,
+        size_bytes -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    return_messages (id) {
+        id -> Int8,
+        return_id -> Int8,
+        author_kind -> Text,
+        account_id -> Nullable<Int8>,
+        body -> Text,
+        to_status -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    return_documents (id) {
+        id -> Int8,
+        return_id -> Int8,
+        number -> Text,
+        issued_on -> Date,
+        amount -> Numeric,
+        pdf -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(return_lines -> returns (return_id));
+diesel::joinable!(returns -> orders (order_id));
+diesel::joinable!(returns -> companies (company_id));
+diesel::allow_tables_to_appear_in_same_query!(returns, return_lines);
+diesel::allow_tables_to_appear_in_same_query!(returns, orders);
+diesel::allow_tables_to_appear_in_same_query!(returns, companies);
+diesel::allow_tables_to_appear_in_same_query!(return_messages, accounts);
+
+diesel::table! {
+    return_document_years (year) {
+        year -> Int4,
+        last -> Int4,
+    }
+}

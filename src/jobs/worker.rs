@@ -8,6 +8,7 @@ use crate::db::read_platform;
 use crate::documents::edo::jobs as edo;
 use crate::error::AppResult;
 use crate::ordering::reservations::{self, EXPIRE_JOB, REMIND_JOB};
+use crate::ordering::returns;
 use crate::ordering::waitlist::{self, ARRIVED_JOB};
 use crate::platform::tenants;
 use crate::search::{Scope, SearchEngine, INDEX_JOB};
@@ -79,7 +80,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
 }
 
 /// Jobs that run inside their tenant's transaction, one at a time.
-const TENANT_JOBS: &[&str] = &[REMIND_JOB, EXPIRE_JOB, ARRIVED_JOB, edo::SEND_JOB, edo::POLL_JOB];
+const TENANT_JOBS: &[&str] = &[REMIND_JOB, EXPIRE_JOB, ARRIVED_JOB, edo::SEND_JOB, edo::POLL_JOB, returns::REMIND_JOB];
 
 async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
     let Some(tenant_id) = job.tenant_id else { return Ok(()) };
@@ -89,6 +90,7 @@ async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
     let (kind, payload) = (job.kind.clone(), job.payload.clone());
     let id = |k: &str| payload.get(k).and_then(|v| v.as_i64()).unwrap_or_default();
     let (reservation, product, document) = (id("reservation_id"), id("product_id"), id("document_id"));
+    let ret = id("return_id");
     let edo_dir = crate::config::resource_path(&state.settings.documents.edo_dir);
     let (schema, job_id) = (tenant.schema.as_str().to_owned(), job.id);
     crate::db::with_tenant(&state.pool, &tenant.schema, move |c| match kind.as_str() {
@@ -97,6 +99,7 @@ async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
         ARRIVED_JOB => waitlist::arrived(c, product).map(|_| ()),
         edo::SEND_JOB => edo::send(c, &edo_dir, &schema, document),
         edo::POLL_JOB => edo::poll(c, &edo_dir, &schema, Some(job_id)).map(|_| ()),
+        returns::REMIND_JOB => returns::thread::remind(c, ret),
         _ => Ok(()),
     })
     .await

@@ -13,6 +13,7 @@ pub mod place;
 pub mod place_write;
 pub mod quick;
 pub mod reservations;
+pub mod returns;
 pub mod stock;
 pub mod waitlist;
 

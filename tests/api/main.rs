@@ -30,6 +30,7 @@ mod order_pages;
 mod ordering;
 mod pages;
 mod platform_api;
+mod returns;
 mod search;
 mod search_meili;
 mod stock_sync;

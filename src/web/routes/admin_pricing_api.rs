@@ -276,6 +276,9 @@ fn check_setting(key: &str, v: &Value) -> Result<Value, String> {
             Some(n) if (0..=365).contains(&n) => Ok(v.clone()),
             _ => Err("must be 0 (prepayment) to 365 days".into()),
         },
+        crate::ordering::returns::WINDOW_DAYS | crate::ordering::returns::DECISION_DAYS => {
+            crate::ordering::returns::check_setting(key, v)
+        }
         "search_synonyms" => match v.as_object() {
             Some(m)
                 if m.len() <= 1000
@@ -301,6 +304,8 @@ const SETTING_KEYS: &[&str] = &[
     crate::finance::invoices::INVOICE_ON,
     cs::CREDIT_CONTROL,
     crate::finance::card::STRIPE_ACCOUNT,
+    crate::ordering::returns::WINDOW_DAYS,
+    crate::ordering::returns::DECISION_DAYS,
 ];
 
 pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
@@ -319,6 +324,9 @@ pub async fn settings_json(state: &AppState, s: &StaffCtx) -> AppResult<Value> {
             "credit_control": if cat.credit_hold { "hold" } else { "refuse" },
             "stripe_account": crate::finance::card::account(c)?.unwrap_or_default(),
         });
+        let (window, decision) = crate::ordering::returns::terms(c)?;
+        v["return_window_days"] = json!(window);
+        v["return_decision_days"] = json!(decision);
         // The supplier's legal and bank details, as PATCH takes them, and the document settings.
         if let Some(o) = v.as_object_mut() {
             o.extend(crate::finance::requisites::load(c)?);

@@ -10,6 +10,7 @@ pub mod admin_order_pages;
 pub mod admin_pages;
 pub mod admin_pricing_api;
 pub mod admin_pricing_pages;
+pub mod admin_returns_api;
 pub mod admin_settings_pages;
 pub mod assets;
 pub mod auth_api;
@@ -31,6 +32,7 @@ pub mod order_pages;
 pub mod platform_api;
 pub mod platform_pages;
 pub mod reservation_api;
+pub mod returns_api;
 pub mod store_pages;
 pub mod storefront;
 pub mod stripe_webhook;
@@ -60,6 +62,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(finance_import::configure)
         .configure(card_api::configure)
         .configure(admin_order_api::configure)
+        .configure(returns_api::configure)
+        .configure(admin_returns_api::configure)
         .configure(store_pages::configure)
         .configure(account_pages::configure)
         .configure(admin_pages::configure)

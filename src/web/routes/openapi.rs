@@ -42,7 +42,9 @@ mod tests {
                     || name == "card_api.rs"
                     || name == "documents_api.rs"
                     || name == "edo_api.rs"
-                    || name == "admin_order_api.rs";
+                    || name == "admin_order_api.rs"
+                    || name == "returns_api.rs"
+                    || name == "admin_returns_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {
