@@ -57,12 +57,41 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY kind, year) FROM document_counters t),
                 (SELECT string_agg(t::text, ',' ORDER BY document_id) FROM document_edo t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM document_assets t),
-                (SELECT string_agg(t::text, ',' ORDER BY kind) FROM document_asset_current t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY kind) FROM document_asset_current t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM returns t),
+                (SELECT string_agg(t::text, ',' ORDER BY return_id, line_no) FROM return_lines t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_photos t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_messages t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_documents t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
     })
     .await
+}
+
+/// Y's return request of order `number` (one unit of MARK-2) with one photo: (number, photo id).
+async fn return_with_photo(app: &TestApp, slug: &str, token: &str, number: &str, marker: &str) -> (String, i64) {
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(40, 30, image::Rgb([9, 9, 9]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    let request = json!({"order": number, "lines": [{"sku": "MARK-2", "qty": "1"}], "reason": "defect", "comment": format!("{marker} return")});
+    let boundary = "----tradeport-matrix-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n{request}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(png.get_ref());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = app
+        .request(awc::http::Method::POST, &format!("/s/{slug}/api/v1/returns"))
+        .insert_header(("Content-Type", format!("multipart/form-data; boundary={boundary}")))
+        .insert_header(("Authorization", format!("Bearer {token}")));
+    let r = app.send_bytes(req, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v = r.json();
+    (v["number"].as_str().expect("return").to_owned(), v["photos"][0]["id"].as_i64().expect("photo"))
 }
 
 #[actix_web::test]
@@ -195,6 +224,16 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
     let doc_id = app.get(&format!("/s/{}/api/v1/documents", a.slug), Some(&y_token)).await.json()["items"][0]["id"]
         .as_i64()
         .expect("document id");
+    // Y's order delivered, and a return request of it with a photo and the marker in its comment.
+    let r = app
+        .patch_json(
+            &format!("/s/{}/api/v1/admin/orders/{number}", a.slug),
+            &json!({"status": "delivered"}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (return_number, photo_id) = return_with_photo(&app, &a.slug, &y_token, &number, &marker).await;
     let schema = a.tenant.schema.clone();
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
@@ -234,6 +273,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                     card_id
                 } else if rest.starts_with("/documents/") || rest.starts_with("/admin/documents/") {
                     doc_id
+                } else if rest.contains("/photos/") {
+                    photo_id
                 } else if rest.starts_with("/invoices/") {
                     invoice_id
                 } else if rest.starts_with("/carts") {
@@ -243,7 +284,14 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                 }
                 .to_string(),
             )
-            .replace("{number}", &number)
+            .replace(
+                "{number}",
+                if rest.starts_with("/returns/") || rest.starts_with("/admin/returns/") {
+                    &return_number
+                } else {
+                    &number
+                },
+            )
             .replace("{account_id}", &y_account.to_string())
             .replace("{sku}", if rest.starts_with("/carts") { "MARK-2" } else { "MARK-1" })
             .replace("{code}", if rest.contains("price-groups") { "vip" } else { "mcat" })
