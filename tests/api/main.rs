@@ -31,6 +31,7 @@ mod ordering;
 mod pages;
 mod platform_api;
 mod returns;
+mod returns_pages;
 mod search;
 mod search_meili;
 mod stock_sync;

@@ -14,14 +14,14 @@ use crate::identity::INNS;
 use crate::ordering::{add, buyer, new_cart, order, stock_of};
 
 /// The ordering tests' store with `R-1` (100.00, 1,000 in stock) added.
-async fn store(app: &TestApp) -> (TestTenant, String) {
+pub async fn store(app: &TestApp) -> (TestTenant, String) {
     let (t, s) = crate::ordering::store(app).await;
     product(app, &t, &s, json!({"sku": "R-1", "name": "Ручка дверная", "price": "100.00", "stock": 1000})).await;
     (t, s)
 }
 
 /// A delivered order of R-1 × 4 (400.00) and M-1 × 10 (125.00): its number.
-async fn delivered(app: &TestApp, t: &TestTenant, s: &str, token: &str) -> String {
+pub async fn delivered(app: &TestApp, t: &TestTenant, s: &str, token: &str) -> String {
     let number = shipped(app, t, s, token).await;
     let r = app.patch_json(&api(t, &format!("/admin/orders/{number}")), &json!({"status": "delivered"}), Some(s)).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -282,7 +282,7 @@ async fn another_companys_order_is_404_and_undelivered_or_late_orders_are_refuse
     assert!(r.json()["error"]["message"].as_str().unwrap_or_default().contains("closed on"), "{}", r.body);
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(w, h, image::Rgb([120, 20, 20]));
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("png");

@@ -162,6 +162,7 @@ pub fn show(conn: &mut PgConnection, r: &Return, staff: bool) -> AppResult<Value
         "messages": messages.iter().map(|(id, kind, _, body, to, at, name)| json!({
             "id": id, "author": kind, "name": name, "body": body, "status": to, "at": at})).collect::<Vec<_>>(),
         "document": document.map(|(n, d, a)| json!({"number": n, "date": d, "amount": format(a)})),
+        "company": null, "decide_by": null,
     });
     if staff {
         let (company, inn): (String, String) =

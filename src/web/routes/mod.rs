@@ -11,6 +11,7 @@ pub mod admin_pages;
 pub mod admin_pricing_api;
 pub mod admin_pricing_pages;
 pub mod admin_returns_api;
+pub mod admin_returns_pages;
 pub mod admin_settings_pages;
 pub mod assets;
 pub mod auth_api;
@@ -33,6 +34,7 @@ pub mod platform_api;
 pub mod platform_pages;
 pub mod reservation_api;
 pub mod returns_api;
+pub mod returns_pages;
 pub mod store_pages;
 pub mod storefront;
 pub mod stripe_webhook;
@@ -73,6 +75,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(order_pages::configure)
         .configure(admin_order_pages::configure)
         .configure(finance_pages::configure)
+        .configure(returns_pages::configure)
+        .configure(admin_returns_pages::configure)
         .configure(card_pages::configure);
 }
 

@@ -233,6 +233,7 @@ async fn order_page(
     let data = json!({"order": v, "action": b.tenant.link(&format!("/orders/{}", urlencode(&number))),
         "can_cancel": a.may_order() && matches!(st.as_str(), "new" | "awaiting_approval" | "on_hold"),
         "can_decide": a.role == "admin" && st == "awaiting_approval", "can_repeat": a.may_order(),
+        "can_return": a.may_order() && matches!(st.as_str(), "delivered" | "completed"),
         "notice": notice, "alert": alert});
     let ctx = store_page(req, &tx.t_args("order-title", &[("number", number)]), data).await?;
     render_status(state, "storefront/order", &ctx, status)
