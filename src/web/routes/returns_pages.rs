@@ -93,6 +93,10 @@ pub(crate) fn decorate(tx: &Tx, v: &mut Value) {
         for m in msgs {
             m["when"] = json!(tx.when(&m["at"]));
             m["system"] = json!(m["author"] == "system");
+            if m["author"] == "system" {
+                let body = m["body"].as_str().unwrap_or_default().to_owned();
+                m["body"] = json!(one_language(&body, &tx.lang));
+            }
             m["who"] = json!(match m["author"].as_str() {
                 Some("system") => tx.t("returns-author-system"),
                 Some("staff") => tx.t("returns-author-staff"),
@@ -103,6 +107,26 @@ pub(crate) fn decorate(tx: &Tx, v: &mut Value) {
                 None => Value::Null,
             };
         }
+    }
+}
+
+/// A status note written as «русский / English» (its first line), in the page's language;
+/// the lines after it (a person's note) as they are.
+fn one_language(body: &str, lang: &str) -> String {
+    let (first, rest) = body.split_once('\n').map_or((body, None), |(a, b)| (a, Some(b)));
+    let shown = match first.split_once(" / ") {
+        Some((ru, en)) => {
+            if lang == "ru" {
+                ru
+            } else {
+                en
+            }
+        }
+        None => first,
+    };
+    match rest {
+        Some(r) => format!("{shown}\n{r}"),
+        None => shown.to_owned(),
     }
 }
 

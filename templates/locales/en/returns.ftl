@@ -64,3 +64,4 @@ returns-error-qty = { $sku }: at most { $left } can be returned (delivered { $de
 returns-error-window = The return window for this order closed on { $date }.
 returns-error-not-delivered = Returns can be requested for delivered orders only.
 returns-error-too-large = Photos are limited to { $mb } MB each.
+returns-decide-by-label = Decide by

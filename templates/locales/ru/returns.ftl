@@ -64,3 +64,4 @@ returns-error-qty = { $sku }: можно вернуть не больше { $lef
 returns-error-window = Срок возврата по этому заказу истёк { $date }.
 returns-error-not-delivered = Возврат можно запросить только по доставленному заказу.
 returns-error-too-large = Размер фотографии — не больше { $mb } МБ.
+returns-decide-by-label = Решить до
