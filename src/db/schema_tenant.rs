@@ -742,10 +742,3 @@ diesel::allow_tables_to_appear_in_same_query!(returns, return_lines);
 diesel::allow_tables_to_appear_in_same_query!(returns, orders);
 diesel::allow_tables_to_appear_in_same_query!(returns, companies);
 diesel::allow_tables_to_appear_in_same_query!(return_messages, accounts);
-
-diesel::table! {
-    return_document_years (year) {
-        year -> Int4,
-        last -> Int4,
-    }
-}

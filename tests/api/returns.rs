@@ -121,6 +121,12 @@ async fn a_return_goes_from_request_to_credit_with_stock_back_and_a_return_note(
     }
     let (_, staff_pdf, _) = get_raw(&app, &api(&t, &format!("/admin/returns/{rn}/note.pdf")), Some(&s)).await;
     assert_eq!(staff_pdf, pdf, "one stored document");
+    // Listed with the store's documents as the correction of the order's shipping document.
+    let docs = app.get(&api(&t, "/documents?type=credit_note"), Some(&b)).await.json();
+    let listed = docs["items"].as_array().expect("items").iter().find(|d| d["number"] == doc.as_str()).cloned();
+    let id = listed.as_ref().and_then(|d| d["id"].as_i64()).unwrap_or_else(|| panic!("{doc} not in {docs}"));
+    let (_, archived, _) = get_raw(&app, &api(&t, &format!("/documents/{id}.pdf")), Some(&b)).await;
+    assert_eq!(archived, pdf, "the documents archive serves the same note");
     let changed = app
         .db({
             let schema = t.tenant.schema.clone();

@@ -1,6 +1,5 @@
 DROP TRIGGER return_documents_immutable ON return_documents;
 DROP FUNCTION return_documents_immutable();
-DROP TABLE return_document_years;
 DROP TABLE return_documents;
 DROP TABLE return_messages;
 DROP TABLE return_photos;

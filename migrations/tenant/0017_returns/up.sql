@@ -67,7 +67,8 @@ CREATE TABLE return_messages (
 );
 CREATE INDEX return_messages_return_idx ON return_messages (return_id, id);
 
--- The correction document of a credited return (накладная на возврат), numbered per year.
+-- The correction document of a credited return (накладная на возврат). Numbered in the
+-- `credit_note` sequence of `documents` (where it is also listed), kept here with its request.
 CREATE TABLE return_documents (
     id         bigserial PRIMARY KEY,
     return_id  bigint NOT NULL UNIQUE REFERENCES returns (id),
@@ -76,10 +77,6 @@ CREATE TABLE return_documents (
     amount     numeric(15, 2) NOT NULL,
     pdf        bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE return_document_years (
-    year int PRIMARY KEY,
-    last int NOT NULL DEFAULT 0
 );
 CREATE FUNCTION return_documents_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -8,9 +8,7 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 
 use super::{note_pdf, thread, Return, DEFECT_WAREHOUSE, WAYS_BACK};
-use crate::db::schema_tenant::{
-    ledger_entries, return_document_years, return_documents, return_lines, returns, warehouses,
-};
+use crate::db::schema_tenant::{ledger_entries, return_documents, return_lines, returns, warehouses};
 use crate::error::{AppError, AppResult};
 use crate::finance::ledger::today;
 use crate::money::format;
@@ -177,7 +175,9 @@ fn receive(conn: &mut PgConnection, r: &Return, staff: i64, code: Option<&str>, 
             .find(r.order_id)
             .select(crate::db::schema_tenant::orders::number)
             .first(conn)?;
-        let number = issue_number(conn)?;
+        let year = today().year();
+        let seq = crate::documents::next_number(conn, CREDIT_NOTE, year)?;
+        let number = format!("ВЗ-{year}-{seq:05}");
         let entry: i64 = diesel::insert_into(ledger_entries::table)
             .values((
                 ledger_entries::company_id.eq(r.company_id),
@@ -200,9 +200,10 @@ fn receive(conn: &mut PgConnection, r: &Return, staff: i64, code: Option<&str>, 
                 return_documents::number.eq(&number),
                 return_documents::issued_on.eq(note.issued_on),
                 return_documents::amount.eq(r.amount),
-                return_documents::pdf.eq(pdf),
+                return_documents::pdf.eq(&pdf),
             ))
             .execute(conn)?;
+        register(conn, r, staff, &note, seq, &number, pdf)?;
         let body = format!(
             "Зачтено {0}, накладная на возврат № {number} / Credited {0}, return note {number}",
             format(r.amount)
@@ -213,15 +214,54 @@ fn receive(conn: &mut PgConnection, r: &Return, staff: i64, code: Option<&str>, 
     Ok(())
 }
 
-/// The next return note number of this year: `ВЗ-2026-00001`.
-fn issue_number(conn: &mut PgConnection) -> AppResult<String> {
-    let year = today().year();
-    let n: i32 = diesel::insert_into(return_document_years::table)
-        .values((return_document_years::year.eq(year), return_document_years::last.eq(1)))
-        .on_conflict(return_document_years::year)
-        .do_update()
-        .set(return_document_years::last.eq(return_document_years::last + 1))
-        .returning(return_document_years::last)
-        .get_result(conn)?;
-    Ok(format!("ВЗ-{year}-{n:05}"))
+/// The kind the return note has among the store's documents (`documents`, the archive).
+pub const CREDIT_NOTE: &str = "credit_note";
+
+/// Lists the return note with the store's documents (archive, EDO-free): numbered in the
+/// `credit_note` sequence of its year, correcting the order's shipping document when there
+/// is one, its PDF kept as drawn.
+fn register(
+    conn: &mut PgConnection,
+    r: &Return,
+    staff: i64,
+    note: &note_pdf::ReturnNote,
+    seq: i32,
+    number: &str,
+    pdf: Vec<u8>,
+) -> AppResult<()> {
+    use crate::db::schema_tenant::documents;
+    let corrects: Option<i64> = documents::table
+        .filter(documents::order_id.eq(r.order_id))
+        .filter(documents::kind.eq_any(["upd", "torg12"]))
+        .order(documents::id)
+        .select(documents::id)
+        .first(conn)
+        .optional()?;
+    let vat: Decimal = note.lines.iter().map(|l| l.vat_amount).sum();
+    let snapshot = serde_json::json!({
+        "return": r.number, "order": note.order_number, "reason": r.reason, "amount": format(r.amount),
+        "lines": note.lines.iter().map(|l| serde_json::json!({"sku": l.sku, "name": l.name, "qty": crate::money::format_qty(l.qty),
+            "unit": l.unit, "price": format(l.price), "amount": format(l.amount), "vat_rate": l.vat_rate,
+            "vat_amount": format(l.vat_amount)})).collect::<Vec<_>>(),
+    });
+    crate::documents::insert(
+        conn,
+        seq,
+        number,
+        crate::documents::NewDocument {
+            kind: CREDIT_NOTE.into(),
+            company_id: r.company_id,
+            order_id: Some(r.order_id),
+            source: ("return".into(), r.id),
+            corrects,
+            issued_on: note.issued_on,
+            amount: r.amount,
+            vat_amount: vat,
+            snapshot,
+            xml: None,
+            pdf: Some(pdf),
+            created_by: Some(staff),
+        },
+    )?;
+    Ok(())
 }
