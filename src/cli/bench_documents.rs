@@ -98,6 +98,7 @@ fn statement(n: usize) -> Reconciliation {
         to: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default(),
         opening: Decimal::new(-12_450_000, 2),
         movements,
+        contract: Some(("Д-2026-0001".into(), from)),
         currency: "RUB".into(),
     }
 }

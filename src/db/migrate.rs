@@ -59,6 +59,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0015_card_payments"),
     migration!("tenant", "0016_documents"),
     migration!("tenant", "0017_returns"),
+    migration!("tenant", "0018_contracts"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -490,6 +490,7 @@ diesel::table! {
         document -> Text,
         created_by -> Nullable<Int8>,
         created_at -> Timestamptz,
+        contract_id -> Nullable<Int8>,
     }
 }
 
@@ -742,3 +743,45 @@ diesel::allow_tables_to_appear_in_same_query!(returns, return_lines);
 diesel::allow_tables_to_appear_in_same_query!(returns, orders);
 diesel::allow_tables_to_appear_in_same_query!(returns, companies);
 diesel::allow_tables_to_appear_in_same_query!(return_messages, accounts);
+
+diesel::table! {
+    contract_templates (kind, lang) {
+        kind -> Text,
+        lang -> Text,
+        body -> Text,
+        updated_by -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contract_years (year) {
+        year -> Int4,
+        last -> Int4,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Int8,
+        company_id -> Int8,
+        kind -> Text,
+        contract_id -> Nullable<Int8>,
+        seq -> Int4,
+        number -> Text,
+        issued_on -> Date,
+        lang -> Text,
+        payment_terms_days -> Int4,
+        credit_limit -> Numeric,
+        old_payment_terms_days -> Nullable<Int4>,
+        old_credit_limit -> Nullable<Numeric>,
+        supplier -> Jsonb,
+        buyer -> Jsonb,
+        body -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(contracts -> companies (company_id));
+diesel::allow_tables_to_appear_in_same_query!(contracts, companies);

@@ -128,6 +128,7 @@ pub fn book_shipment(conn: &mut PgConnection, order: i64, actor: Option<i64>) ->
     }
     let booked = today();
     let due = booked + Duration::days(terms_days(conn, company)?);
+    let contract = super::contracts::current(conn, company)?.map(|c| c.id);
     diesel::insert_into(ledger_entries::table)
         .values((
             ledger_entries::company_id.eq(company),
@@ -139,6 +140,7 @@ pub fn book_shipment(conn: &mut PgConnection, order: i64, actor: Option<i64>) ->
             ledger_entries::order_id.eq(order),
             ledger_entries::document.eq(&number),
             ledger_entries::created_by.eq(actor),
+            ledger_entries::contract_id.eq(contract),
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;

@@ -6,6 +6,7 @@
 pub mod bank_import;
 pub mod bank_statement;
 pub mod card;
+pub mod contracts;
 pub mod demo;
 pub mod invoice_pdf;
 pub mod invoices;

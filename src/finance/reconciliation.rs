@@ -31,6 +31,8 @@ pub struct Reconciliation {
     pub opening: Decimal,
     pub movements: Vec<Movement>,
     pub currency: String,
+    /// The buyer's current supply contract: number and date.
+    pub contract: Option<(String, NaiveDate)>,
 }
 
 fn dec(v: &Value, key: &str) -> AppResult<Decimal> {
@@ -71,6 +73,7 @@ impl Reconciliation {
             opening: dec(st, "opening_balance")?,
             movements,
             currency,
+            contract: None,
         })
     }
 }
@@ -120,6 +123,15 @@ pub fn render(fonts: &Fonts, r: &Reconciliation, ru: bool) -> AppResult<Vec<u8>>
     };
     doc.text_in((LEFT, width), doc.y + 10.0, 9.5, Weight::Regular, Align::Center, &period);
     doc.y += 16.0;
+    if let Some((number, date)) = &r.contract {
+        let basis = if ru {
+            format!("по договору поставки № {number} от {}", words::short_date(*date, true))
+        } else {
+            format!("under supply contract No. {number} of {}", words::short_date(*date, false))
+        };
+        doc.text_in((LEFT, width), doc.y + 10.0, 9.5, Weight::Regular, Align::Center, &basis);
+        doc.y += 16.0;
+    }
     let between =
         if ru { format!("между {} и {}", s.name, b.name) } else { format!("between {} and {}", s.name, b.name) };
     for line in doc.wrap(&between, width, 9.5, Weight::Bold) {

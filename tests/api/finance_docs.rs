@@ -62,7 +62,7 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 }
 
 /// Every phrase is in the text (a paragraph's phrase may wrap onto the next line).
-fn has(text: &str, wanted: &[&str]) {
+pub fn has(text: &str, wanted: &[&str]) {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for w in wanted {
         assert!(text.contains(w) || flat.contains(w), "{w:?} is not in the document:\n{text}");

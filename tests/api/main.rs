@@ -12,6 +12,7 @@ mod catalog_import;
 mod catalog_media;
 mod catalog_pages;
 mod cli;
+mod contracts;
 mod csrf;
 mod documents;
 mod documents_bench;

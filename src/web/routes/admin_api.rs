@@ -7,15 +7,18 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::db::with_tenant;
 use crate::error::{AppError, AppResult};
+use crate::finance::contracts;
 use crate::identity::companies::{self, Company, CompanyInput};
 use crate::identity::customers::{self, CustomerPatch, Filter};
 use crate::identity::invitations::{self, Target};
 use crate::identity::registration::by_locale;
 use crate::identity::staff::{self, StaffRole, MANAGE_CUSTOMERS, MANAGE_STAFF, SEE_CUSTOMERS};
+use crate::platform::features::Feature;
 use crate::platform::mail::{self, OutgoingMail};
 use crate::platform::tenants::Tenant;
 use crate::web::roles::StaffCtx;
 use crate::web::routes::account_api::{store_base, AccountPath, IdPath};
+use crate::web::routes::contract_api::issuer;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -153,11 +156,16 @@ fn notify_decision(c: &mut diesel::PgConnection, tenant: &Tenant, company: &Comp
 pub async fn decide(state: &AppState, s: &StaffCtx, id: i64, reject_reason: Option<String>) -> AppResult<Company> {
     s.require(MANAGE_CUSTOMERS)?;
     let (actor, tenant, store) = (s.user.account.id, s.tenant.tenant.clone(), store_base(state, &s.tenant));
+    let by = s.tenant.tenant.has(Feature::Documents).then(|| issuer(state, &s.tenant));
     with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let company = match &reject_reason {
             None => customers::approve(c, id, actor)?,
             Some(reason) => customers::reject(c, id, actor, reason)?,
         };
+        // An approved customer gets its supply contract in the same transaction.
+        if let (Some(by), true) = (&by, company.is_active()) {
+            contracts::issue_if_none(c, company.id, actor, by)?;
+        }
         notify_decision(c, &tenant, &company, &store)?;
         Ok(company)
     })
@@ -187,7 +195,14 @@ async fn reject(
 
 pub async fn patch_customer(state: &AppState, s: &StaffCtx, id: i64, body: CustomerPatch) -> AppResult<Company> {
     s.require(MANAGE_CUSTOMERS)?;
-    with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| customers::patch(c, id, &body)).await
+    let (actor, by) = (s.user.account.id, issuer(state, &s.tenant));
+    with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
+        let company = customers::patch(c, id, &body)?;
+        // New terms for a customer under contract: an additional agreement records them.
+        contracts::terms_changed(c, id, actor, &by)?;
+        Ok(company)
+    })
+    .await
 }
 
 async fn patch(

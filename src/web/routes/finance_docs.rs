@@ -42,7 +42,7 @@ fn russian(req: &HttpRequest, t: &TenantCtx) -> AppResult<bool> {
     }
 }
 
-fn pdf(bytes: Vec<u8>, name: &str) -> HttpResponse {
+pub(crate) fn pdf(bytes: Vec<u8>, name: &str) -> HttpResponse {
     let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     HttpResponse::Ok()
         .content_type("application/pdf")
@@ -130,7 +130,9 @@ async fn reconciliation(
             address: company.legal_address.clone(),
         };
         let currency = catalog_settings::load(c)?.currency;
-        Reconciliation::from_statement(&st, Supplier::load(c, &store)?, buyer, currency)
+        let mut r = Reconciliation::from_statement(&st, Supplier::load(c, &store)?, buyer, currency)?;
+        r.contract = crate::finance::contracts::reference(c, company.id)?;
+        Ok(r)
     })
     .await?;
     let name = format!("reconciliation-{}-{from}-{to}", r.buyer.inn);

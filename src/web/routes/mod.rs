@@ -22,6 +22,7 @@ pub mod catalog_pages;
 pub mod documents_api;
 pub mod documents_pages;
 pub mod edo_api;
+pub mod contract_api;
 pub mod finance_api;
 pub mod finance_docs;
 pub mod finance_import;
@@ -61,6 +62,7 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(documents_api::configure)
         .configure(edo_api::configure)
         .configure(documents_pages::configure)
+        .configure(contract_api::configure)
         .configure(finance_import::configure)
         .configure(card_api::configure)
         .configure(admin_order_api::configure)

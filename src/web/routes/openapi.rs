@@ -44,7 +44,8 @@ mod tests {
                     || name == "edo_api.rs"
                     || name == "admin_order_api.rs"
                     || name == "returns_api.rs"
-                    || name == "admin_returns_api.rs";
+                    || name == "admin_returns_api.rs"
+                    || name == "contract_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {
