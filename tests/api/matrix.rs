@@ -62,7 +62,10 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY return_id, line_no) FROM return_lines t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_photos t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_messages t),
-                (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_documents t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_documents t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM contracts t),
+                (SELECT string_agg(t::text, ',' ORDER BY kind, lang) FROM contract_templates t),
+                (SELECT string_agg(t::text, ',' ORDER BY year) FROM contract_years t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -238,6 +241,29 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
     let sql = format!("UPDATE companies SET name = '{marker} Ltd' WHERE id = {y_id}");
     app.db(move |c| tradeport::db::in_tenant(c, &schema, |c| Ok(diesel::sql_query(sql).execute(c)?)).expect("marker"))
         .await;
+    // Y's supply contract (its buyer carries the marker), an agreement on new terms, A's own template.
+    let r = app
+        .post_json(&format!("/s/{}/api/v1/admin/customers/{y_id}/contracts", a.slug), &json!({}), Some(&a_staff))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let contract_id = r.json()["id"].as_i64().expect("contract id");
+    let r = app
+        .patch_json(
+            &format!("/s/{}/api/v1/admin/customers/{y_id}", a.slug),
+            &json!({"credit_limit": "1000"}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .json_request(
+            awc::http::Method::PUT,
+            &format!("/s/{}/api/v1/admin/contract-template", a.slug),
+            &json!({"body": format!("# {marker} {{{{contract.number}}}}")}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 
     // Actors who do not belong to Y: another buyer of A (company X), a buyer and the owner of B, nobody.
     let (x_email, _) = register(&app, &a, crate::identity::INNS[7]).await;
@@ -275,6 +301,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                     doc_id
                 } else if rest.contains("/photos/") {
                     photo_id
+                } else if rest.starts_with("/contracts/") || rest.starts_with("/admin/contracts/") {
+                    contract_id
                 } else if rest.starts_with("/invoices/") {
                     invoice_id
                 } else if rest.starts_with("/carts") {
