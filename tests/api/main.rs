@@ -12,6 +12,7 @@ mod catalog_import;
 mod catalog_media;
 mod catalog_pages;
 mod cli;
+mod contract_pages;
 mod contracts;
 mod csrf;
 mod documents;

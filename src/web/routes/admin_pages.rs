@@ -9,6 +9,7 @@ use super::admin_api::{
     add_company as add_company_for, customer_json, decide, invite_staff_member, list_customers, patch_customer,
     update_staff, CustomerQuery, InviteCompanyBody, StaffInviteBody, StaffPatch,
 };
+use super::contract_api;
 use super::see_other;
 use crate::app::AppState;
 use crate::db::with_tenant;
@@ -116,9 +117,11 @@ async fn customer_page(
     errors: FieldErrors,
     status: u16,
 ) -> AppResult<HttpResponse> {
-    let (company, members, addresses, staff_list) = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
+    let pdf_base = s.tenant.link("/api/v1/admin/contracts");
+    let (company, members, addresses, staff_list, docs) = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let company = companies::find(c, id)?.ok_or_else(|| AppError::not_found("customer"))?;
-        Ok((company, companies::members(c, id)?, companies::addresses(c, id)?, staff::list(c)?))
+        let docs = contract_api::listed_of(c, id, &pdf_base)?;
+        Ok((company, companies::members(c, id)?, companies::addresses(c, id)?, staff::list(c)?, docs))
     })
     .await?;
     let managers: Vec<_> = staff_list
@@ -135,6 +138,9 @@ async fn customer_page(
     data["status_label"] = json!(status_label(state, req, &company.status));
     data["can_manage"] = json!(MANAGE_CUSTOMERS.contains(&s.role));
     data["saved"] = json!(req.query_string().contains("saved=1"));
+    let tx = super::order_pages::Tx::new(state, req, &s.tenant);
+    data["contracts"] = json!(super::contract_pages::contract_rows(&tx, &docs));
+    data["can_issue"] = json!(MANAGE_CUSTOMERS.contains(&s.role) && company.is_active());
     let ctx = store_page(req, &company.name, data).await?;
     render_status(state, "admin/customer", &ctx, status)
 }

@@ -56,13 +56,15 @@ pub fn listed(c: &mut diesel::PgConnection, docs: &[Contract], pdf_base: &str) -
     Ok(out)
 }
 
+/// The company's documents as listed.
+pub fn listed_of(c: &mut diesel::PgConnection, company: i64, pdf_base: &str) -> AppResult<Vec<serde_json::Value>> {
+    let docs = contracts::list(c, company)?;
+    listed(c, &docs, pdf_base)
+}
+
 async fn mine(state: web::Data<AppState>, b: BuyerCtx) -> AppResult<HttpResponse> {
     let (company, base) = (b.company.id, b.tenant.link("/api/v1/contracts"));
-    let items = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| {
-        let docs = contracts::list(c, company)?;
-        listed(c, &docs, &base)
-    })
-    .await?;
+    let items = with_tenant(&state.pool, &b.tenant.tenant.schema, move |c| listed_of(c, company, &base)).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"total": items.len(), "items": items, "page": 1, "per_page": items.len().max(1)})))
 }
@@ -95,8 +97,7 @@ async fn of_customer(state: web::Data<AppState>, s: StaffCtx, path: web::Path<Id
     let (id, base) = (path.id, s.tenant.link("/api/v1/admin/contracts"));
     let items = with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         companies::find(c, id)?.ok_or_else(|| AppError::not_found("customer"))?;
-        let docs = contracts::list(c, id)?;
-        listed(c, &docs, &base)
+        listed_of(c, id, &base)
     })
     .await?;
     Ok(HttpResponse::Ok()

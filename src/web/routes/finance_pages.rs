@@ -118,12 +118,19 @@ async fn buyer_finance(
     let (period, errors) = period_or_default(&req)?;
     let status = if errors.is_empty() { 200 } else { 422 };
     let company = b.company.clone();
-    let (position, ledger, currency, invoices) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+    let contracts_base =
+        t.tenant.has(crate::platform::features::Feature::Documents).then(|| t.link("/api/v1/contracts"));
+    let (position, ledger, currency, invoices, contracts) = with_tenant(&state.pool, &t.tenant.schema, move |c| {
+        let contracts = match contracts_base {
+            Some(base) => super::contract_api::listed_of(c, company.id, &base)?,
+            None => Vec::new(),
+        };
         Ok((
             ledger::position(c, &company)?,
             ledger::statement(c, company.id, period.0, period.1)?,
             catalog_settings::load(c)?.currency,
             crate::finance::invoices::list(c, Some(company.id), 100)?,
+            contracts,
         ))
     })
     .await?;
@@ -137,8 +144,9 @@ async fn buyer_finance(
     let mut invoices = invoice_rows(&tx, &t, &invoices, "/orders", "/api/v1/orders");
     super::card_pages::pay_buttons(&t, &mut invoices);
     let card_notice = param(&pairs(&req)?, "card").filter(|v| *v == "unavailable").map(|_| tx.t("card-unavailable"));
+    let contracts = super::contract_pages::contract_rows(&tx, &contracts);
     let data = json!({"fin": fin.view(&b.company, &position, ledger, &currency, errors), "invoices": invoices,
-        "card_notice": card_notice});
+        "card_notice": card_notice, "contracts": contracts});
     let ctx = store_page(&req, &tx.t("finance-title"), data).await?;
     render_status(&state, "storefront/finance", &ctx, status)
 }

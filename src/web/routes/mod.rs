@@ -23,6 +23,7 @@ pub mod documents_api;
 pub mod documents_pages;
 pub mod edo_api;
 pub mod contract_api;
+pub mod contract_pages;
 pub mod finance_api;
 pub mod finance_docs;
 pub mod finance_import;
@@ -79,7 +80,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(finance_pages::configure)
         .configure(returns_pages::configure)
         .configure(admin_returns_pages::configure)
-        .configure(card_pages::configure);
+        .configure(card_pages::configure)
+        .configure(contract_pages::configure);
 }
 
 /// Routes of the platform host.
