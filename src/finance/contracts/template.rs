@@ -96,7 +96,15 @@ pub fn render(body: &str, ctx: &Value) -> Result<String, String> {
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_template_string("document", body).map_err(|e| format!("the template does not compile: {e}"))?;
-    let text = hb.render("document", ctx).map_err(|e| format!("the template cannot be filled in: {e}"))?;
+    let text = hb.render("document", ctx).map_err(|e| {
+        let at = e.line_no.map(|l| format!(" (line {l})")).unwrap_or_default();
+        match e.reason() {
+            handlebars::RenderErrorReason::MissingVariable(Some(name)) => {
+                format!("the template cannot be filled in: unknown variable {name}{at}")
+            }
+            other => format!("the template cannot be filled in: {other}{at}"),
+        }
+    })?;
     if text.len() > MAX_TEXT {
         return Err(format!("the text is longer than {MAX_TEXT} bytes"));
     }

@@ -81,6 +81,25 @@ fn kind_lang(req: &HttpRequest, form: Option<&[(String, String)]>) -> AppResult<
     template::parse_kind_lang(get("kind").as_deref(), get("lang").as_deref())
 }
 
+/// A check's reason in the page's language: the fixed phrases translated, names and
+/// handlebars' own details kept as they are.
+fn reason(tx: &Tx, english: &str) -> String {
+    if tx.lang != "ru" {
+        return english.to_owned();
+    }
+    [
+        ("the template cannot be filled in: ", "шаблон нельзя заполнить: "),
+        ("the template does not compile: ", "шаблон содержит ошибку синтаксиса: "),
+        ("unknown variable ", "неизвестная переменная "),
+        ("(line ", "(строка "),
+        ("the template is empty", "шаблон пуст"),
+        ("partials and decorators", "вставки других шаблонов и декораторы"),
+        ("are not available in documents", "в документах недоступны"),
+    ]
+    .iter()
+    .fold(english.to_owned(), |s, (en, ru)| s.replace(en, ru))
+}
+
 /// The page: tabs, the textarea, the preview (or why there is none) and the names to use.
 async fn page(
     state: &AppState,
@@ -119,7 +138,7 @@ async fn page(
         })
         .collect();
     let data = json!({"kind": kind, "lang": lang, "body": body, "tabs": tabs, "preview": preview,
-        "error": outcome.err(), "notice": notice.map(|n| tx.t(n)), "variables": variables});
+        "error": outcome.err().map(|e| reason(&tx, &e)), "notice": notice.map(|n| tx.t(n)), "variables": variables});
     let ctx = store_page(req, &tx.t("contracts-template-title"), data).await?;
     render_status(state, "admin/contract_template", &ctx, status)
 }
