@@ -218,12 +218,15 @@ pub fn statement(conn: &mut PgConnection, company: i64, from: NaiveDate, to: Nai
             })
         })
         .collect();
+    let contract =
+        super::contracts::reference(conn, company)?.map(|(number, date)| json!({"number": number, "date": date}));
     Ok(json!({
         "from": from, "to": to,
         "opening_balance": format(opening),
         "debit_turnover": format(debit), "credit_turnover": format(credit),
         "closing_balance": format(balance),
         "movements": movements,
+        "contract": contract,
     }))
 }
 

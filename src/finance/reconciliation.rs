@@ -73,7 +73,10 @@ impl Reconciliation {
             opening: dec(st, "opening_balance")?,
             movements,
             currency,
-            contract: None,
+            contract: st["contract"]["number"]
+                .as_str()
+                .zip(st["contract"]["date"].as_str())
+                .and_then(|(n, d)| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok().map(|d| (n.to_owned(), d))),
         })
     }
 }

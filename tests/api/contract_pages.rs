@@ -63,4 +63,5 @@ async fn staff_check_and_save_a_template_on_the_page_and_issue_a_contract_from_t
     assert!(fin.body.contains("id=\"contracts\"") && fin.body.contains(&format!("Д-{year}-0001")), "{}", fin.body);
     assert!(fin.body.contains(&format!("/s/{}/api/v1/contracts/", t.slug)));
     assert!(fin.body.contains("Предоплата"));
+    assert!(fin.body.contains(&format!("Взаиморасчёты по договору поставки № Д-{year}-0001 от ")), "{}", fin.body);
 }

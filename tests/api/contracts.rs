@@ -109,6 +109,8 @@ async fn approval_issues_a_contract_with_both_parties_and_the_terms_and_the_ledg
     // The reconciliation statement is drawn "по договору …", and a shipment is booked under it.
     let text = pdf(&app, &api(&t, "/account/reconciliation.pdf"), &token).await;
     has(&text, &[&format!("по договору поставки № {number} от {}", today_ru())]);
+    let ledger = app.get(&api(&t, "/account/ledger"), Some(&token)).await.json();
+    assert_eq!(ledger["contract"]["number"], json!(number), "{ledger}");
     let p = app
         .post_json(
             &api(&t, "/admin/products"),

@@ -130,9 +130,7 @@ async fn reconciliation(
             address: company.legal_address.clone(),
         };
         let currency = catalog_settings::load(c)?.currency;
-        let mut r = Reconciliation::from_statement(&st, Supplier::load(c, &store)?, buyer, currency)?;
-        r.contract = crate::finance::contracts::reference(c, company.id)?;
-        Ok(r)
+        Reconciliation::from_statement(&st, Supplier::load(c, &store)?, buyer, currency)
     })
     .await?;
     let name = format!("reconciliation-{}-{from}-{to}", r.buyer.inn);

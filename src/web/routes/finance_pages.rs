@@ -100,6 +100,7 @@ impl Fin<'_> {
                 "opening_balance": tx.amount(&ledger["opening_balance"]), "closing_balance": tx.amount(&ledger["closing_balance"]),
                 "debit_turnover": tx.amount(&ledger["debit_turnover"]), "credit_turnover": tx.amount(&ledger["credit_turnover"]),
             },
+            "contract": ledger["contract"].as_object().map(|c| json!({"number": c["number"], "date": tx.day(&c["date"])})),
             "reconciliation": format!("{}?from={}&to={}", self.pdf, ledger["from"].as_str().unwrap_or_default(), ledger["to"].as_str().unwrap_or_default()),
             "rows": rows, "errors": errors.into_values().collect::<Vec<_>>(), "staff": self.customer.is_some(),
             "action": self.action, "customer": self.customer,
