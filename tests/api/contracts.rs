@@ -143,7 +143,7 @@ async fn approval_issues_a_contract_with_both_parties_and_the_terms_and_the_ledg
 async fn changing_the_terms_makes_an_additional_agreement_with_the_old_and_new_values() {
     let app = TestApp::spawn().await;
     let (t, s) = supplier(&app, false).await;
-    let (token, id, _) = buyer(&app, &t, INNS[2]).await;
+    let (token, id, email) = buyer(&app, &t, INNS[2]).await;
     // An open portal: the company was active at once, so staff issue its contract by hand.
     assert!(contracts_of(&app, &t, &token).await.is_empty());
     let r = app.post_json(&api(&t, &format!("/admin/customers/{id}/contracts")), &json!({}), Some(&s)).await;
@@ -180,6 +180,17 @@ async fn changing_the_terms_makes_an_additional_agreement_with_the_old_and_new_v
             "кредитный лимит: 100 000,00 руб. (Сто тысяч рублей 00 копеек) (ранее: 0,00 руб.)",
         ],
     );
+    // The company's administrator is told, with the page where the PDF is.
+    let op = app.operator_token().await;
+    let mail = app.get(&format!("/api/v1/platform/mail?to={email}&per_page=100"), Some(&op)).await.json();
+    let subjects: Vec<&str> =
+        mail["items"].as_array().into_iter().flatten().filter_map(|m| m["subject"].as_str()).collect();
+    assert!(subjects.iter().any(|s| s.ends_with(&format!("договор поставки № {number}"))), "{subjects:?}");
+    assert!(
+        subjects.iter().any(|s| s.ends_with(&format!("дополнительное соглашение № 1 к договору № {number}"))),
+        "{subjects:?}"
+    );
+    assert!(crate::identity::mail_link(&app, &email, "/account/finance#contracts").await.contains(&t.slug));
     // Back to prepayment: agreement № 2 states the 30 days it replaces.
     let r =
         app.patch_json(&api(&t, &format!("/admin/customers/{id}")), &json!({"payment_terms_days": 0}), Some(&s)).await;

@@ -164,7 +164,9 @@ pub async fn decide(state: &AppState, s: &StaffCtx, id: i64, reject_reason: Opti
         };
         // An approved customer gets its supply contract in the same transaction.
         if let (Some(by), true) = (&by, company.is_active()) {
-            contracts::issue_if_none(c, company.id, actor, by)?;
+            if let Some(doc) = contracts::issue_if_none(c, company.id, actor, by)? {
+                super::contract_api::notify(c, &tenant, &doc, &store)?;
+            }
         }
         notify_decision(c, &tenant, &company, &store)?;
         Ok(company)
@@ -195,11 +197,13 @@ async fn reject(
 
 pub async fn patch_customer(state: &AppState, s: &StaffCtx, id: i64, body: CustomerPatch) -> AppResult<Company> {
     s.require(MANAGE_CUSTOMERS)?;
-    let (actor, by) = (s.user.account.id, issuer(state, &s.tenant));
+    let (actor, by, tenant) = (s.user.account.id, issuer(state, &s.tenant), s.tenant.tenant.clone());
     with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
         let company = customers::patch(c, id, &body)?;
         // New terms for a customer under contract: an additional agreement records them.
-        contracts::terms_changed(c, id, actor, &by)?;
+        if let Some(doc) = contracts::terms_changed(c, id, actor, &by)? {
+            super::contract_api::notify(c, &tenant, &doc, &by.store_url)?;
+        }
         Ok(company)
     })
     .await

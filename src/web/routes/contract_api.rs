@@ -11,9 +11,12 @@ use crate::db::with_tenant;
 use crate::error::{AppError, AppResult};
 use crate::finance::contracts::{self, pdf, template, Contract, Issuer};
 use crate::identity::companies;
+use crate::identity::registration::by_locale;
 use crate::identity::staff::{MANAGE_CUSTOMERS, MANAGE_STAFF, SEE_CUSTOMERS};
 use crate::pdf::Fonts;
 use crate::platform::features::Feature;
+use crate::platform::mail::{self, OutgoingMail};
+use crate::platform::tenants::Tenant;
 use crate::web::features::enabled;
 use crate::web::roles::{BuyerCtx, StaffCtx};
 use crate::web::routes::account_api::{store_base, IdPath};
@@ -42,6 +45,61 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn issuer(state: &AppState, t: &TenantCtx) -> Issuer {
     let lang = if t.tenant.default_locale == "en" { "en" } else { "ru" };
     Issuer { store_name: t.tenant.name.clone(), store_url: store_base(state, t), lang: lang.into() }
+}
+
+/// Tells the company's administrators that a contract or agreement was issued, with the
+/// Finance page where its PDF is (`store` is the store's address on the web).
+pub fn notify(c: &mut diesel::PgConnection, tenant: &Tenant, doc: &Contract, store: &str) -> AppResult<()> {
+    let page = format!("{store}/account/finance#contracts");
+    let number = contracts::contract_number(c, doc)?;
+    let (subject, text) = if doc.kind == "agreement" {
+        (
+            by_locale(
+                tenant,
+                format!("{}: дополнительное соглашение № {} к договору № {number}", tenant.name, doc.seq),
+                format!("{}: agreement No. {} to contract No. {number}", tenant.name, doc.seq),
+            ),
+            by_locale(
+                tenant,
+                format!(
+                    "Условия оплаты изменены: отсрочка {} дн., кредитный лимит {}. Документ: {page}\n",
+                    doc.payment_terms_days,
+                    crate::money::format(doc.credit_limit)
+                ),
+                format!(
+                    "Your payment terms changed: {} days' deferral, credit limit {}. The document: {page}\n",
+                    doc.payment_terms_days,
+                    crate::money::format(doc.credit_limit)
+                ),
+            ),
+        )
+    } else {
+        (
+            by_locale(
+                tenant,
+                format!("{}: договор поставки № {number}", tenant.name),
+                format!("{}: supply contract No. {number}", tenant.name),
+            ),
+            by_locale(
+                tenant,
+                format!("Договор поставки № {number} оформлен. Скачать его можно на странице «Финансы»: {page}\n"),
+                format!("Supply contract No. {number} is issued. Download it from the Finance page: {page}\n"),
+            ),
+        )
+    };
+    for m in companies::members(c, doc.company_id)?.into_iter().filter(|m| m.role == "admin" && m.status == "active") {
+        mail::enqueue(
+            c,
+            OutgoingMail {
+                tenant_id: Some(tenant.id),
+                to: &m.email,
+                subject: subject.clone(),
+                text: text.clone(),
+                links: vec![page.clone()],
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Documents as listed: newest first, each with its PDF address and its contract's number.
@@ -107,8 +165,13 @@ async fn of_customer(state: web::Data<AppState>, s: StaffCtx, path: web::Path<Id
 /// Issues a new contract to the customer (it supersedes the previous one).
 pub async fn issue_contract(state: &AppState, s: &StaffCtx, id: i64) -> AppResult<Contract> {
     s.require(MANAGE_CUSTOMERS)?;
-    let (by, actor) = (issuer(state, &s.tenant), s.user.account.id);
-    with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| contracts::issue(c, id, Some(actor), &by)).await
+    let (by, actor, tenant) = (issuer(state, &s.tenant), s.user.account.id, s.tenant.tenant.clone());
+    with_tenant(&state.pool, &s.tenant.tenant.schema, move |c| {
+        let doc = contracts::issue(c, id, Some(actor), &by)?;
+        notify(c, &tenant, &doc, &by.store_url)?;
+        Ok(doc)
+    })
+    .await
 }
 
 async fn issue(state: web::Data<AppState>, s: StaffCtx, path: web::Path<IdPath>) -> AppResult<HttpResponse> {
