@@ -755,13 +755,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    contract_years (year) {
-        year -> Int4,
-        last -> Int4,
-    }
-}
-
-diesel::table! {
     contracts (id) {
         id -> Int8,
         company_id -> Int8,

@@ -99,6 +99,18 @@ async fn approval_issues_a_contract_with_both_parties_and_the_terms_and_the_ledg
             "/ Иванов И. И. /",
         ],
     );
+    // The contract is filed in the documents archive too, with the same PDF.
+    let docs = app.get(&api(&t, "/documents?type=contract"), Some(&token)).await;
+    assert_eq!(docs.status, 200, "{}", docs.body);
+    let filed = &docs.json()["items"][0];
+    assert_eq!(
+        (filed["type"].as_str(), filed["number"].as_str()),
+        (Some("contract"), Some(number.as_str())),
+        "{}",
+        docs.body
+    );
+    let archived = pdf(&app, filed["files"]["pdf"].as_str().expect("archive pdf"), &token).await;
+    has(&archived, &[&format!("ДОГОВОР ПОСТАВКИ № {number}"), INNS[1]]);
     // A second approval (after blocking) does not issue another contract.
     let r = app.patch_json(&api(&t, &format!("/admin/customers/{id}")), &json!({"status": "blocked"}), Some(&s)).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -180,6 +192,8 @@ async fn changing_the_terms_makes_an_additional_agreement_with_the_old_and_new_v
             "кредитный лимит: 100 000,00 руб. (Сто тысяч рублей 00 копеек) (ранее: 0,00 руб.)",
         ],
     );
+    let docs = app.get(&api(&t, "/documents?type=contract_agreement"), Some(&token)).await.json();
+    assert_eq!(docs["items"][0]["number"], json!(format!("{number}/1")), "{docs}");
     // The company's administrator is told, with the page where the PDF is.
     let op = app.operator_token().await;
     let mail = app.get(&format!("/api/v1/platform/mail?to={email}&per_page=100"), Some(&op)).await.json();

@@ -2,6 +2,8 @@
 -- соглашение), generated from the store's handlebars templates. A document is issued once and
 -- never changed: its rendered text and both parties' requisites are stored with it; new terms
 -- make a new agreement, a new contract supersedes the old one (the latest is the current).
+-- Numbers restart each year (Д-2026-0001) from `document_counters` (kind `contract`), and
+-- each contract and agreement is also a row of `documents` (the archive) with its PDF.
 
 -- The store's own templates (none: the shipped default for that language).
 CREATE TABLE contract_templates (
@@ -11,12 +13,6 @@ CREATE TABLE contract_templates (
     updated_by bigint,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (kind, lang)
-);
-
--- Contract numbers restart each year (Д-2026-0001); the row of the year is locked by an issue.
-CREATE TABLE contract_years (
-    year int PRIMARY KEY,
-    last int NOT NULL CHECK (last > 0)
 );
 
 CREATE TABLE contracts (

@@ -19,19 +19,22 @@ use serde_json::{json, Map, Value};
 
 use self::template::{Facts, Terms};
 use crate::catalog::settings as catalog_settings;
-use crate::db::schema_tenant::{contract_years, contracts};
+use crate::db::schema_tenant::contracts;
+use crate::documents::{self, NewDocument};
 use crate::error::{AppError, AppResult};
 use crate::finance::{ledger, requisites};
 use crate::identity::companies::{self, Company};
 use crate::pricing::VatMode;
 
 /// Who issues: the store's name (the supplier's name when its legal name is not set), its
-/// address on the web, and the language its documents are written in.
-#[derive(Debug, Clone)]
+/// address on the web, the language its documents are written in, and the fonts that draw
+/// the PDF kept in the archive (none: the archive gets no copy, the PDF is drawn on demand).
+#[derive(Clone)]
 pub struct Issuer {
     pub store_name: String,
     pub store_url: String,
     pub lang: String,
+    pub fonts: Option<std::sync::Arc<crate::pdf::Fonts>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -153,17 +156,45 @@ fn buyer_snapshot(c: &Company) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// The next contract number of `year` (the year's row is locked until the caller commits).
-fn next_number(conn: &mut PgConnection, year: i32, lang: &str) -> AppResult<String> {
-    let n: i32 = diesel::insert_into(contract_years::table)
-        .values((contract_years::year.eq(year), contract_years::last.eq(1)))
-        .on_conflict(contract_years::year)
-        .do_update()
-        .set(contract_years::last.eq(contract_years::last + 1))
-        .returning(contract_years::last)
-        .get_result(conn)?;
+/// The next contract number of `year` and its sequence (the counter row of the kind and year
+/// is locked until the caller commits).
+fn next_number(conn: &mut PgConnection, year: i32, lang: &str) -> AppResult<(String, i32)> {
+    let n = documents::next_number(conn, "contract", year)?;
     let prefix = if lang == "en" { "C" } else { "Д" };
-    Ok(format!("{prefix}-{year}-{n:04}"))
+    Ok((format!("{prefix}-{year}-{n:04}"), n))
+}
+
+/// Files the document in the archive (`documents`, kind `contract` or `contract_agreement`)
+/// with its PDF, in the issuing transaction.
+fn archive(conn: &mut PgConnection, doc: &Contract, seq: i32, contract_number: &str, by: &Issuer) -> AppResult<()> {
+    let Some(fonts) = &by.fonts else {
+        tracing::warn!(contract = doc.id, "no fonts: the contract is not filed in the documents archive");
+        return Ok(());
+    };
+    let (kind, number, seq) = match doc.kind.as_str() {
+        "agreement" => {
+            let seq = documents::next_number(conn, "contract_agreement", doc.issued_on.year())?;
+            ("contract_agreement", format!("{contract_number}/{}", doc.seq), seq)
+        }
+        _ => ("contract", doc.number.clone(), seq),
+    };
+    let d = NewDocument {
+        kind: kind.into(),
+        company_id: doc.company_id,
+        order_id: None,
+        source: ("contract".into(), doc.id),
+        corrects: None,
+        issued_on: doc.issued_on,
+        amount: Decimal::ZERO,
+        vat_amount: Decimal::ZERO,
+        snapshot: json!({"contract": doc.id, "kind": doc.kind, "number": doc.number, "contract_number": contract_number,
+            "payment_terms_days": doc.payment_terms_days, "credit_limit": crate::money::format(doc.credit_limit)}),
+        xml: None,
+        pdf: Some(pdf::render(fonts, doc)?),
+        created_by: doc.created_by,
+    };
+    documents::insert(conn, seq, &number, d)?;
+    Ok(())
 }
 
 struct Issue<'a> {
@@ -177,15 +208,18 @@ fn write(conn: &mut PgConnection, is: Issue, actor: Option<i64>, by: &Issuer) ->
     let today = ledger::today();
     let terms = effective_terms(conn, is.company)?;
     let lang = is.parent.map_or(by.lang.as_str(), |p| p.lang.as_str()).to_owned();
-    let (number, seq, contract_date) = match is.parent {
-        None => (next_number(conn, today.year(), &lang)?, 1, today),
+    let (number, seq, contract_date, counter) = match is.parent {
+        None => {
+            let (number, counter) = next_number(conn, today.year(), &lang)?;
+            (number, 1, today, counter)
+        }
         Some(p) => {
             let last: Option<i32> = contracts::table
                 .filter(contracts::contract_id.eq(p.id))
                 .select(diesel::dsl::max(contracts::seq))
                 .first(conn)?;
             let seq = last.unwrap_or(0) + 1;
-            (seq.to_string(), seq, p.issued_on)
+            (seq.to_string(), seq, p.issued_on, 0)
         }
     };
     let supplier = supplier_snapshot(conn, &by.store_name)?;
@@ -209,7 +243,7 @@ fn write(conn: &mut PgConnection, is: Issue, actor: Option<i64>, by: &Issuer) ->
     });
     let text = template::render(&body, &ctx)
         .map_err(|e| AppError::field("template", format!("the store's {} template: {e}", is.kind)))?;
-    Ok(diesel::insert_into(contracts::table)
+    let doc: Contract = diesel::insert_into(contracts::table)
         .values((
             contracts::company_id.eq(is.company.id),
             contracts::kind.eq(is.kind),
@@ -228,7 +262,9 @@ fn write(conn: &mut PgConnection, is: Issue, actor: Option<i64>, by: &Issuer) ->
             contracts::created_by.eq(actor),
         ))
         .returning(Contract::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)?;
+    archive(conn, &doc, counter, contract_number, by)?;
+    Ok(doc)
 }
 
 /// Issues a new contract to an active company (it becomes the current one).

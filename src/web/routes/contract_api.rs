@@ -44,7 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The store as the issuer of its documents.
 pub fn issuer(state: &AppState, t: &TenantCtx) -> Issuer {
     let lang = if t.tenant.default_locale == "en" { "en" } else { "ru" };
-    Issuer { store_name: t.tenant.name.clone(), store_url: store_base(state, t), lang: lang.into() }
+    let fonts = Fonts::get(&state.settings.documents.font_dir).ok();
+    Issuer { store_name: t.tenant.name.clone(), store_url: store_base(state, t), lang: lang.into(), fonts }
 }
 
 /// Tells the company's administrators that a contract or agreement was issued, with the

@@ -31,7 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/documents/images/{kind}").route(web::post().to(upload)));
 }
 
-const TYPES: &[&str] = &["upd", "torg12", "invoice_factura", "act", "credit_note"];
+const TYPES: &[&str] = &["upd", "torg12", "invoice_factura", "act", "credit_note", "contract", "contract_agreement"];
 
 /// The list's rows as the page shows them.
 fn rows(tx: &Tx, t: &TenantCtx, items: &[Value], staff: bool) -> Vec<Value> {

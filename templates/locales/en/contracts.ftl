@@ -25,3 +25,4 @@ contracts-template-saved = Template saved.
 contracts-template-not-saved = The template was not saved.
 contracts-template-preview-only = The template is fine but not saved yet.
 contracts-under = Settlements under supply contract No. { $number } of { $date }
+documents-type-contract_agreement = Additional agreement

@@ -25,3 +25,4 @@ contracts-template-saved = Шаблон сохранён.
 contracts-template-not-saved = Шаблон не сохранён.
 contracts-template-preview-only = Шаблон проверен, но ещё не сохранён.
 contracts-under = Взаиморасчёты по договору поставки № { $number } от { $date }
+documents-type-contract_agreement = Доп. соглашение
