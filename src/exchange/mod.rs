@@ -2,4 +2,5 @@
 //! EDO and webhooks later.
 
 pub mod catalog_file;
+pub mod commerceml;
 pub mod table;

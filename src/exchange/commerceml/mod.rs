@@ -1,0 +1,60 @@
+//! 1C CommerceML 2.03–2.10 / 3.x documents (import.xml, offers.xml, prices*, rests*) parsed
+//! into plain structs (issue 8, step 1). No database work here: the exchange endpoint and
+//! the staging import build on [`parse`].
+//!
+//! Safety: the bytes are decoded by the XML declaration (UTF-8 with or without BOM,
+//! windows-1251) before parsing; any `<!DOCTYPE>` is refused and no entity other than the
+//! five predefined ones and character references is accepted, so nothing is ever expanded;
+//! size, depth, element count and text length are bounded ([`Limits`]). Elements we do not
+//! know are skipped; per-element problems become [`Warning`]s.
+
+mod extract;
+mod model;
+mod xml;
+
+#[cfg(test)]
+mod tests;
+
+pub use model::*;
+pub use xml::{Limits, MAX_DEPTH, MAX_ELEMENTS, MAX_FILE_BYTES, MAX_TEXT_PER_ELEMENT};
+
+/// Why a document was refused. Messages name the line and column, as 1C shows them.
+#[derive(Debug, thiserror::Error)]
+pub enum CmlError {
+    #[error("file of {size} bytes is larger than the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("encoding: {0}")]
+    Encoding(String),
+    #[error("not an XML document")]
+    NotXml,
+    #[error("refused at line {line}, column {column}: {message}")]
+    Forbidden {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("XML error at line {line}, column {column}: {message}")]
+    Malformed {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("root element is <{0}>, not <КоммерческаяИнформация>")]
+    WrongRoot(String),
+}
+
+/// Parses a CommerceML document with the default [`Limits`].
+pub fn parse(bytes: &[u8]) -> Result<CmlDocument, CmlError> {
+    parse_with(bytes, &Limits::default())
+}
+
+/// Parses a CommerceML document with explicit limits.
+pub fn parse_with(bytes: &[u8], limits: &Limits) -> Result<CmlDocument, CmlError> {
+    let text = xml::decode(bytes, limits)?;
+    let mut items = extract::Items::default();
+    let root = xml::read_tree(&text, limits, |parent, node| items.take(parent, node))?;
+    if root.name != "КоммерческаяИнформация" {
+        return Err(CmlError::WrongRoot(root.name));
+    }
+    Ok(extract::document(&root, items))
+}
