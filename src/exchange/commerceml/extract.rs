@@ -43,10 +43,7 @@ impl Items {
     }
 
     fn warn(&mut self, line: usize, message: impl Into<String>) {
-        self.warnings.push(Warning {
-            line,
-            message: message.into(),
-        });
+        self.warnings.push(Warning { line, message: message.into() });
     }
 }
 
@@ -63,10 +60,8 @@ pub fn document(root: &Node, mut items: Items) -> CmlDocument {
         only_changes: only_changes(n),
         products: std::mem::take(&mut items.products),
     });
-    let offers = root
-        .child("ПакетПредложений")
-        .or_else(|| root.child("ИзмененияПакетаПредложений"))
-        .map(|n| OfferPackage {
+    let offers =
+        root.child("ПакетПредложений").or_else(|| root.child("ИзмененияПакетаПредложений")).map(|n| OfferPackage {
             id: text(n, "Ид"),
             name: text(n, "Наименование"),
             catalog_id: opt(n, "ИдКаталога"),
@@ -83,14 +78,7 @@ pub fn document(root: &Node, mut items: Items) -> CmlDocument {
             }
         }
     }
-    CmlDocument {
-        header,
-        classifier,
-        catalog,
-        offers,
-        documents: items.documents,
-        warnings: items.warnings,
-    }
+    CmlDocument { header, classifier, catalog, offers, documents: items.documents, warnings: items.warnings }
 }
 
 fn text(n: &Node, name: &str) -> String {
@@ -107,25 +95,17 @@ fn is_true(v: Option<&str>) -> bool {
 
 /// `СодержитТолькоИзменения` as attribute (2.05+) or child element (older files).
 fn only_changes(n: &Node) -> bool {
-    is_true(
-        n.attr("СодержитТолькоИзменения")
-            .or_else(|| n.child_text("СодержитТолькоИзменения")),
-    )
+    is_true(n.attr("СодержитТолькоИзменения").or_else(|| n.child_text("СодержитТолькоИзменения")))
 }
 
 fn deleted(n: &Node) -> bool {
     let status = n.attr("Статус").or_else(|| n.child_text("Статус"));
-    status.is_some_and(|s| s.to_lowercase() == "удален")
-        || is_true(n.child_text("ПометкаУдаления"))
+    status.is_some_and(|s| s.to_lowercase() == "удален") || is_true(n.child_text("ПометкаУдаления"))
 }
 
 /// A decimal from 1C text: `1 719,50`, `1719.5`, `20`; never through f64.
 pub fn decimal(raw: &str) -> Option<Decimal> {
-    let cleaned: String = raw
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| if c == ',' { '.' } else { c })
-        .collect();
+    let cleaned: String = raw.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
     if cleaned.is_empty() {
         return None;
     }
@@ -147,10 +127,7 @@ fn groups(list: &Node, parent: Option<&str>) -> Vec<Group> {
     list.children_named("Группа")
         .map(|g| {
             let id = text(g, "Ид");
-            let children = g
-                .child("Группы")
-                .map(|sub| groups(sub, Some(&id)))
-                .unwrap_or_default();
+            let children = g.child("Группы").map(|sub| groups(sub, Some(&id))).unwrap_or_default();
             Group {
                 name: text(g, "Наименование"),
                 parent_id: parent.map(str::to_owned),
@@ -178,8 +155,7 @@ fn properties(n: &Node) -> Vec<Property> {
                 .map(|v| {
                     v.children_named("Справочник")
                         .map(|r| ReferenceValue {
-                            id: text(r, "ИдЗначения"),
-                            value: text(r, "Значение"),
+                            id: text(r, "ИдЗначения"), value: text(r, "Значение")
                         })
                         .collect()
                 })
@@ -197,10 +173,7 @@ fn price_types(n: &Node) -> Vec<PriceType> {
             id: text(t, "Ид"),
             name: text(t, "Наименование"),
             currency: opt(t, "Валюта"),
-            tax_included: t
-                .child("Налог")
-                .and_then(|tax| tax.child_text("УчтеноВСумме"))
-                .map(|v| is_true(Some(v))),
+            tax_included: t.child("Налог").and_then(|tax| tax.child_text("УчтеноВСумме")).map(|v| is_true(Some(v))),
         })
         .collect()
 }
@@ -209,12 +182,7 @@ fn warehouses(n: &Node) -> Vec<Warehouse> {
     let Some(list) = n.child("Склады") else {
         return Vec::new();
     };
-    list.children_named("Склад")
-        .map(|w| Warehouse {
-            id: text(w, "Ид"),
-            name: text(w, "Наименование"),
-        })
-        .collect()
+    list.children_named("Склад").map(|w| Warehouse { id: text(w, "Ид"), name: text(w, "Наименование") }).collect()
 }
 
 fn unit(n: &Node) -> Unit {
@@ -235,9 +203,7 @@ fn characteristics(n: &Node) -> Vec<Characteristic> {
         .map(|list| {
             list.children_named("ХарактеристикаТовара")
                 .map(|c| Characteristic {
-                    id: opt(c, "Ид"),
-                    name: text(c, "Наименование"),
-                    value: text(c, "Значение"),
+                    id: opt(c, "Ид"), name: text(c, "Наименование"), value: text(c, "Значение")
                 })
                 .collect()
         })
@@ -245,9 +211,7 @@ fn characteristics(n: &Node) -> Vec<Characteristic> {
 }
 
 fn nested<'a>(n: &'a Node, list: &str, item: &'a str) -> Vec<&'a Node> {
-    n.child(list)
-        .map(|l| l.children_named(item).collect())
-        .unwrap_or_default()
+    n.child(list).map(|l| l.children_named(item).collect()).unwrap_or_default()
 }
 
 fn product(n: &Node) -> Option<Product> {
@@ -258,19 +222,13 @@ fn product(n: &Node) -> Option<Product> {
             let pid = text(p, "Ид");
             p.children_named("Значение")
                 .filter_map(Node::value)
-                .map(move |v| PropertyValue {
-                    property_id: pid.clone(),
-                    value: v.to_owned(),
-                })
+                .map(move |v| PropertyValue { property_id: pid.clone(), value: v.to_owned() })
                 .collect::<Vec<_>>()
         })
         .collect();
     let requisites = nested(n, "ЗначенияРеквизитов", "ЗначениеРеквизита")
         .into_iter()
-        .map(|r| Requisite {
-            name: text(r, "Наименование"),
-            value: text(r, "Значение"),
-        })
+        .map(|r| Requisite { name: text(r, "Наименование"), value: text(r, "Значение") })
         .collect();
     Some(Product {
         article: opt(n, "Артикул"),

@@ -28,17 +28,9 @@ pub enum CmlError {
     #[error("not an XML document")]
     NotXml,
     #[error("refused at line {line}, column {column}: {message}")]
-    Forbidden {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Forbidden { line: usize, column: usize, message: String },
     #[error("XML error at line {line}, column {column}: {message}")]
-    Malformed {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Malformed { line: usize, column: usize, message: String },
     #[error("root element is <{0}>, not <КоммерческаяИнформация>")]
     WrongRoot(String),
 }

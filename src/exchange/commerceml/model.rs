@@ -19,11 +19,7 @@ impl ExtId {
                 variant: (!variant.is_empty()).then(|| variant.to_owned()),
                 full: full.clone(),
             },
-            None => Self {
-                product: full.clone(),
-                variant: None,
-                full,
-            },
+            None => Self { product: full.clone(), variant: None, full },
         }
     }
 }

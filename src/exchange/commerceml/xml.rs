@@ -65,21 +65,14 @@ impl Node {
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     }
 }
 
 /// Decodes the bytes by the BOM or the `encoding` of the XML declaration.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<String, CmlError> {
     if bytes.len() > limits.max_bytes {
-        return Err(CmlError::TooLarge {
-            size: bytes.len(),
-            limit: limits.max_bytes,
-        });
+        return Err(CmlError::TooLarge { size: bytes.len(), limit: limits.max_bytes });
     }
     let (encoding, body) = match Encoding::for_bom(bytes) {
         Some((enc, bom_len)) => (enc, &bytes[bom_len..]),
@@ -87,10 +80,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<String, CmlError> {
     };
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
     if had_errors {
-        return Err(CmlError::Encoding(format!(
-            "the file is not valid {}",
-            encoding.name()
-        )));
+        return Err(CmlError::Encoding(format!("the file is not valid {}", encoding.name())));
     }
     Ok(text.into_owned())
 }
@@ -99,10 +89,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<String, CmlError> {
 fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, CmlError> {
     let head = &bytes[..bytes.len().min(256)];
     let head = String::from_utf8_lossy(head);
-    let Some(decl) = head
-        .strip_prefix("<?xml")
-        .and_then(|rest| rest.split_once("?>"))
-    else {
+    let Some(decl) = head.strip_prefix("<?xml").and_then(|rest| rest.split_once("?>")) else {
         return Ok(UTF_8);
     };
     let Some(pos) = decl.0.find("encoding") else {
@@ -110,13 +97,9 @@ fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, CmlError> {
     };
     let rest = decl.0[pos + "encoding".len()..].trim_start();
     let rest = rest.strip_prefix('=').unwrap_or(rest).trim_start();
-    let label: String = rest
-        .trim_start_matches(['"', '\''])
-        .chars()
-        .take_while(|c| !matches!(c, '"' | '\'' | ' ' | '?'))
-        .collect();
-    Encoding::for_label(label.as_bytes())
-        .ok_or_else(|| CmlError::Encoding(format!("unknown encoding \"{label}\"")))
+    let label: String =
+        rest.trim_start_matches(['"', '\'']).chars().take_while(|c| !matches!(c, '"' | '\'' | ' ' | '?')).collect();
+    Encoding::for_label(label.as_bytes()).ok_or_else(|| CmlError::Encoding(format!("unknown encoding \"{label}\"")))
 }
 
 /// Line and column (1-based, in characters) of a byte offset, the way 1C's log shows it.
@@ -152,37 +135,23 @@ impl Lines<'_> {
 
 fn position_error(text: &str, offset: u64, what: impl Into<String>) -> CmlError {
     let (line, column) = line_col(text, usize::try_from(offset).unwrap_or(usize::MAX));
-    CmlError::Malformed {
-        line,
-        column,
-        message: what.into(),
-    }
+    CmlError::Malformed { line, column, message: what.into() }
 }
 
 fn forbidden(text: &str, offset: u64, what: impl Into<String>) -> CmlError {
     let (line, column) = line_col(text, usize::try_from(offset).unwrap_or(usize::MAX));
-    CmlError::Forbidden {
-        line,
-        column,
-        message: what.into(),
-    }
+    CmlError::Forbidden { line, column, message: what.into() }
 }
 
 fn start_node(e: &BytesStart<'_>, line: usize) -> Result<Node, String> {
     let mut attrs = Vec::new();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute: {err}"))?;
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| format!("bad attribute value: {err}"))?;
+        let value =
+            attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| format!("bad attribute value: {err}"))?;
         attrs.push((attr.key.local_name().as_ref().to_owned(), value.into_owned()));
     }
-    Ok(Node {
-        name: e.local_name().as_ref().to_owned(),
-        attrs,
-        line,
-        ..Node::default()
-    })
+    Ok(Node { name: e.local_name().as_ref().to_owned(), attrs, line, ..Node::default() })
 }
 
 fn resolve_ref(name: &str) -> Result<Cow<'static, str>, String> {
@@ -223,17 +192,12 @@ pub fn read_tree(
     let mut elements = 0usize;
     loop {
         let offset = reader.buffer_position();
-        let event = reader
-            .read_event()
-            .map_err(|err| position_error(text, reader.error_position(), err.to_string()))?;
+        let event =
+            reader.read_event().map_err(|err| position_error(text, reader.error_position(), err.to_string()))?;
         let here = |what: String| position_error(text, offset, what);
         match event {
             Event::DocType(_) => {
-                return Err(forbidden(
-                    text,
-                    offset,
-                    "<!DOCTYPE>, DTDs and entity declarations are not accepted",
-                ))
+                return Err(forbidden(text, offset, "<!DOCTYPE>, DTDs and entity declarations are not accepted"))
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 elements += 1;
@@ -246,8 +210,7 @@ pub fn read_tree(
                 if root.is_some() {
                     return Err(here("content after the root element".into()));
                 }
-                let node = start_node(e, lines.at(usize::try_from(offset).unwrap_or(0)))
-                    .map_err(&here)?;
+                let node = start_node(e, lines.at(usize::try_from(offset).unwrap_or(0))).map_err(&here)?;
                 stack.push(node);
                 if matches!(event, Event::Empty(_)) {
                     close(&mut stack, &mut root, &mut on_close);
@@ -277,27 +240,16 @@ pub fn read_tree(
 
 fn push_text(stack: &mut [Node], t: &str, limits: &Limits) -> Result<(), String> {
     let Some(node) = stack.last_mut() else {
-        return if t.trim().is_empty() {
-            Ok(())
-        } else {
-            Err("text outside the root element".into())
-        };
+        return if t.trim().is_empty() { Ok(()) } else { Err("text outside the root element".into()) };
     };
     if node.text.len() + t.len() > limits.max_text_per_element {
-        return Err(format!(
-            "text of <{}> longer than {} bytes",
-            node.name, limits.max_text_per_element
-        ));
+        return Err(format!("text of <{}> longer than {} bytes", node.name, limits.max_text_per_element));
     }
     node.text.push_str(t);
     Ok(())
 }
 
-fn close(
-    stack: &mut Vec<Node>,
-    root: &mut Option<Node>,
-    on_close: &mut impl FnMut(&str, Node) -> Option<Node>,
-) {
+fn close(stack: &mut Vec<Node>, root: &mut Option<Node>, on_close: &mut impl FnMut(&str, Node) -> Option<Node>) {
     let Some(node) = stack.pop() else { return };
     match stack.last_mut() {
         Some(parent) => {
