@@ -414,15 +414,15 @@ async fn import(
     };
     match result {
         Ok(report) => Ok(see_other(&t.link(&format!("/admin/finance?import={}#import-report", report["id"])))),
-        Err(AppError::Validation(e)) => {
-            let message = e.into_values().next().unwrap_or_default();
+        Err(e) => {
+            // A file that cannot be used: the reason on the page (anything else is an error page).
+            let message = match e {
+                AppError::Validation(e) => e.into_values().next().unwrap_or_default(),
+                AppError::PayloadTooLarge(m) => m,
+                e => return Err(e),
+            };
             let page = Page { import_error: Some(tx.msg(&message)), ..Page::default() };
             staff_page(&state, &req, &t, &tx, page, Form::default(), FieldErrors::new()).await
         }
-        Err(AppError::PayloadTooLarge(m)) => {
-            let page = Page { import_error: Some(tx.msg(&m)), ..Page::default() };
-            staff_page(&state, &req, &t, &tx, page, Form::default(), FieldErrors::new()).await
-        }
-        Err(e) => Err(e),
     }
 }
