@@ -3,4 +3,5 @@
 
 pub mod catalog_file;
 pub mod commerceml;
+pub mod report;
 pub mod table;
