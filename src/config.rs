@@ -31,6 +31,34 @@ pub struct Settings {
     pub smtp: OptionalService,
     #[serde(default)]
     pub documents: DocumentSettings,
+    #[serde(default)]
+    pub exchange: ExchangeSettings,
+}
+
+/// The 1C exchange (`/1c/exchange`): where received files are kept and how large they may be.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExchangeSettings {
+    /// Files of a session go to `<dir>/<tenant schema>/<session id>/`. With several instances
+    /// this must be storage they share (the import job may run on another one).
+    pub dir: PathBuf,
+    /// The largest body of one `mode=file` request (`file_limit=` in the answer to `init`);
+    /// 1C splits larger files into chunks of this size.
+    pub file_limit: u64,
+    /// The most one session may upload in all.
+    pub session_quota: u64,
+    /// How many recent sessions of a tenant keep their files (for support).
+    pub keep_sessions: i64,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        ExchangeSettings {
+            dir: PathBuf::from("data/exchange"),
+            file_limit: 100 * 1024 * 1024,
+            session_quota: 4 * 1024 * 1024 * 1024,
+            keep_sessions: 10,
+        }
+    }
 }
 
 /// Invoices, statements and other PDF documents.

@@ -60,6 +60,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0016_documents"),
     migration!("tenant", "0017_returns"),
     migration!("tenant", "0018_contracts"),
+    migration!("tenant", "0020_exchange_sessions"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

@@ -1,7 +1,8 @@
-//! Data exchange with the outside: catalog spreadsheets (CSV/XLSX) now; 1C CommerceML,
-//! EDO and webhooks later.
+//! Data exchange with the outside: catalog spreadsheets (CSV/XLSX), the 1C exchange
+//! (CommerceML parser, the HTTP protocol and its importers).
 
 pub mod catalog_file;
 pub mod commerceml;
+pub mod onec;
 pub mod report;
 pub mod table;

@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::db::read_platform;
 use crate::documents::edo::jobs as edo;
 use crate::error::AppResult;
+use crate::exchange::onec::imports as exchange;
 use crate::ordering::reservations::{self, EXPIRE_JOB, REMIND_JOB};
 use crate::ordering::returns;
 use crate::ordering::waitlist::{self, ARRIVED_JOB};
@@ -23,6 +24,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
     let mut index: BTreeMap<i64, (Vec<i64>, Vec<Job>)> = BTreeMap::new();
     let mut failed: Vec<(Job, String)> = Vec::new();
     let mut tenant_jobs: Vec<Job> = Vec::new();
+    let mut exchange_jobs: Vec<Job> = Vec::new();
     for job in claimed {
         match (job.kind.as_str(), job.tenant_id) {
             (INDEX_JOB, Some(t)) => {
@@ -37,6 +39,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
                 e.1.push(job);
             }
             (k, Some(_)) if TENANT_JOBS.contains(&k) => tenant_jobs.push(job),
+            (exchange::IMPORT_JOB, Some(_)) => exchange_jobs.push(job),
             _ => {
                 let msg = format!("unknown job kind {}", job.kind);
                 failed.push((job, msg));
@@ -46,6 +49,16 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
     let mut done: Vec<i64> = Vec::new();
     for job in tenant_jobs {
         match run_tenant_job(state, &job).await {
+            Ok(()) => done.push(job.id),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                failed.push((job, msg));
+            }
+        }
+    }
+    // 1C imports (each in its own transactions, possibly long).
+    for job in exchange_jobs {
+        match exchange::run_job(state, &job).await {
             Ok(()) => done.push(job.id),
             Err(e) => {
                 let msg = format!("{e:#}");

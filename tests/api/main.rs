@@ -18,6 +18,7 @@ mod csrf;
 mod documents;
 mod documents_bench;
 mod edo;
+mod exchange_1c;
 mod finance;
 mod finance_docs;
 mod finance_pages;

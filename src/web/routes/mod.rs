@@ -24,6 +24,9 @@ pub mod contract_pages;
 pub mod documents_api;
 pub mod documents_pages;
 pub mod edo_api;
+pub mod exchange_1c;
+pub mod exchange_admin_api;
+pub mod exchange_admin_pages;
 pub mod finance_api;
 pub mod finance_docs;
 pub mod finance_import;
@@ -81,7 +84,10 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(returns_pages::configure)
         .configure(admin_returns_pages::configure)
         .configure(card_pages::configure)
-        .configure(contract_pages::configure);
+        .configure(contract_pages::configure)
+        .configure(exchange_1c::configure)
+        .configure(exchange_admin_api::configure)
+        .configure(exchange_admin_pages::configure);
 }
 
 /// Routes of the platform host.

@@ -45,7 +45,8 @@ mod tests {
                     || name == "admin_order_api.rs"
                     || name == "returns_api.rs"
                     || name == "admin_returns_api.rs"
-                    || name == "contract_api.rs";
+                    || name == "contract_api.rs"
+                    || name == "exchange_admin_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {

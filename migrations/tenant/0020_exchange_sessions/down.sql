@@ -1,0 +1,3 @@
+DROP TABLE exchange_requests;
+DROP TABLE exchange_files;
+DROP TABLE exchange_sessions;
