@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
+use super::documents::{counterparty, document as sale_document, Counterparty, Document};
 use super::model::*;
 use super::xml::Node;
 
@@ -13,12 +14,19 @@ use super::xml::Node;
 pub struct Items {
     products: Vec<Product>,
     offers: Vec<Offer>,
-    documents: usize,
+    documents: Vec<Document>,
+    counterparties: Vec<Counterparty>,
     warnings: Vec<Warning>,
 }
 
 impl Items {
-    pub fn take(&mut self, parent: &str, node: Node) -> Option<Node> {
+    /// `ancestors`: the open elements above `node`, the root first.
+    pub fn take(&mut self, ancestors: &[Node], node: Node) -> Option<Node> {
+        let parent = ancestors.last().map_or("", |p| p.name.as_str());
+        // A document's lines and counterparties stay in the document until it closes.
+        if ancestors.iter().any(|a| a.name == "Документ") {
+            return Some(node);
+        }
         match (parent, node.name.as_str()) {
             ("Товары", "Товар") => {
                 match product(&node) {
@@ -35,7 +43,12 @@ impl Items {
                 None
             }
             ("КоммерческаяИнформация" | "Контейнер", "Документ") => {
-                self.documents += 1;
+                self.documents.push(sale_document(&node));
+                None
+            }
+            // A contragents file: `КоммерческаяИнформация/Контрагенты/Контрагент`.
+            ("Контрагенты", "Контрагент") if ancestors.len() == 2 => {
+                self.counterparties.push(counterparty(&node));
                 None
             }
             _ => Some(node),
@@ -78,7 +91,15 @@ pub fn document(root: &Node, mut items: Items) -> CmlDocument {
             }
         }
     }
-    CmlDocument { header, classifier, catalog, offers, documents: items.documents, warnings: items.warnings }
+    CmlDocument {
+        header,
+        classifier,
+        catalog,
+        offers,
+        documents: items.documents,
+        counterparties: items.counterparties,
+        warnings: items.warnings,
+    }
 }
 
 fn text(n: &Node, name: &str) -> String {
@@ -89,7 +110,7 @@ fn opt(n: &Node, name: &str) -> Option<String> {
     n.child_text(name).map(str::to_owned)
 }
 
-fn is_true(v: Option<&str>) -> bool {
+pub(super) fn is_true(v: Option<&str>) -> bool {
     v.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
@@ -185,7 +206,7 @@ fn warehouses(n: &Node) -> Vec<Warehouse> {
     list.children_named("Склад").map(|w| Warehouse { id: text(w, "Ид"), name: text(w, "Наименование") }).collect()
 }
 
-fn unit(n: &Node) -> Unit {
+pub(super) fn unit(n: &Node) -> Unit {
     Unit {
         code: n.attr("Код").or_else(|| n.child_text("Код")).map(str::to_owned),
         name: n

@@ -8,6 +8,7 @@
 //! size, depth, element count and text length are bounded ([`Limits`]). Elements we do not
 //! know are skipped; per-element problems become [`Warning`]s.
 
+mod documents;
 mod extract;
 mod model;
 mod xml;
@@ -15,6 +16,7 @@ mod xml;
 #[cfg(test)]
 mod tests;
 
+pub use documents::{Counterparty, Document, DocumentLine};
 pub use model::*;
 pub use xml::{Limits, MAX_DEPTH, MAX_ELEMENTS, MAX_FILE_BYTES, MAX_TEXT_PER_ELEMENT};
 
@@ -44,9 +46,12 @@ pub fn parse(bytes: &[u8]) -> Result<CmlDocument, CmlError> {
 pub fn parse_with(bytes: &[u8], limits: &Limits) -> Result<CmlDocument, CmlError> {
     let text = xml::decode(bytes, limits)?;
     let mut items = extract::Items::default();
-    let root = xml::read_tree(&text, limits, |parent, node| items.take(parent, node))?;
+    let root = xml::read_tree(&text, limits, |ancestors, node| items.take(ancestors, node))?;
     if root.name != "КоммерческаяИнформация" {
         return Err(CmlError::WrongRoot(root.name));
     }
     Ok(extract::document(&root, items))
 }
+
+#[cfg(test)]
+mod sale_tests;

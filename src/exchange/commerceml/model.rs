@@ -31,8 +31,10 @@ pub struct CmlDocument {
     pub classifier: Option<Classifier>,
     pub catalog: Option<Catalog>,
     pub offers: Option<OfferPackage>,
-    /// `Документ` elements (orders) seen; their parsing is a later step of issue 8.
-    pub documents: usize,
+    /// `Документ` elements (orders, payments; in the root or in `Контейнер`).
+    pub documents: Vec<super::documents::Document>,
+    /// `Контрагенты/Контрагент` at the root (a contragents file).
+    pub counterparties: Vec<super::documents::Counterparty>,
     pub warnings: Vec<Warning>,
 }
 

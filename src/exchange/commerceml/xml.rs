@@ -173,12 +173,13 @@ fn resolve_ref(name: &str) -> Result<Cow<'static, str>, String> {
     Ok(Cow::Borrowed(fixed))
 }
 
-/// Reads the document. `on_close(parent_name, node)` sees every closed element below the
-/// root and may take it (return `None`) so that it is not kept in the tree.
+/// Reads the document. `on_close(ancestors, node)` sees every closed element below the
+/// root (with the open elements above it, the root first) and may take it (return `None`)
+/// so that it is not kept in the tree.
 pub fn read_tree(
     text: &str,
     limits: &Limits,
-    mut on_close: impl FnMut(&str, Node) -> Option<Node>,
+    mut on_close: impl FnMut(&[Node], Node) -> Option<Node>,
 ) -> Result<Node, CmlError> {
     let first = text.trim_start().chars().next();
     if first != Some('<') {
@@ -249,14 +250,13 @@ fn push_text(stack: &mut [Node], t: &str, limits: &Limits) -> Result<(), String>
     Ok(())
 }
 
-fn close(stack: &mut Vec<Node>, root: &mut Option<Node>, on_close: &mut impl FnMut(&str, Node) -> Option<Node>) {
+fn close(stack: &mut Vec<Node>, root: &mut Option<Node>, on_close: &mut impl FnMut(&[Node], Node) -> Option<Node>) {
     let Some(node) = stack.pop() else { return };
-    match stack.last_mut() {
-        Some(parent) => {
-            if let Some(kept) = on_close(&parent.name, node) {
-                parent.children.push(kept);
-            }
+    if stack.is_empty() {
+        *root = Some(node);
+    } else if let Some(kept) = on_close(stack, node) {
+        if let Some(parent) = stack.last_mut() {
+            parent.children.push(kept);
         }
-        None => *root = Some(node),
     }
 }
