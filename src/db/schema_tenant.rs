@@ -40,6 +40,7 @@ diesel::table! {
         shared_carts -> Bool,
         payment_terms_days -> Nullable<Int4>,
         edo_id -> Nullable<Text>,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -778,3 +779,30 @@ diesel::table! {
 
 diesel::joinable!(contracts -> companies (company_id));
 diesel::allow_tables_to_appear_in_same_query!(contracts, companies);
+
+diesel::table! {
+    order_exchange (order_id) {
+        order_id -> Int8,
+        number_1c -> Nullable<Text>,
+        date_1c -> Nullable<Date>,
+        synced_state -> Nullable<Text>,
+        pending_state -> Nullable<Text>,
+        exported_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    exchange_applied (key) {
+        key -> Text,
+        kind -> Text,
+        company_id -> Int8,
+        order_id -> Nullable<Int8>,
+        payment_id -> Nullable<Int8>,
+        ledger_entry_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(order_exchange -> orders (order_id));
+diesel::allow_tables_to_appear_in_same_query!(order_exchange, orders);

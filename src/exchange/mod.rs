@@ -5,4 +5,5 @@ pub mod catalog_file;
 pub mod commerceml;
 pub mod onec;
 pub mod report;
+pub mod sale;
 pub mod table;

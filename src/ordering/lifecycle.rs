@@ -222,6 +222,24 @@ pub fn staff_update(conn: &mut PgConnection, staff: i64, number: &str, patch: &S
     Ok(o.id)
 }
 
+/// The accounting system (the 1C exchange) moves order `id` to `to`: the staff rules and the
+/// same effects (stock back on cancelling, ledger and documents on shipping), recorded as
+/// `system` with `note`. `Ok(false)` when it already is `to`; an illegal move is a 409.
+pub fn system_update(conn: &mut PgConnection, id: i64, to: &str, note: &str) -> AppResult<bool> {
+    let o = lock(conn, id)?;
+    if o.status == to {
+        return Ok(false);
+    }
+    if !staff_may(&o.status, to) || (o.kind == "preorder" && to != "cancelled") {
+        return Err(AppError::conflict(
+            "invalid_transition",
+            format!("an order that is {} cannot become {}", o.status.replace('_', " "), to.replace('_', " ")),
+        ));
+    }
+    set_status(conn, &o, to, None, "system", note)?;
+    Ok(true)
+}
+
 /// Turns a pre-order into an order when the goods arrived: its stock is taken now.
 pub fn convert_preorder(conn: &mut PgConnection, staff: i64, number: &str, locale: &str) -> AppResult<i64> {
     let id: i64 = orders::table

@@ -170,5 +170,9 @@ pub fn staff_view(conn: &mut PgConnection, id: i64, locale: &str) -> AppResult<V
     v["customer"] = json!({"id": company_id, "name": name, "inn": inn});
     v["internal_note"] = json!(note);
     v["manager_account_id"] = json!(manager);
+    // The order's number and date in 1C, once the 1C exchange sent them.
+    let in_1c = crate::exchange::sale::number_in_1c(conn, id)?;
+    v["number_1c"] = json!(in_1c.as_ref().map(|(n, _)| n));
+    v["date_1c"] = json!(in_1c.and_then(|(_, d)| d));
     Ok(v)
 }
