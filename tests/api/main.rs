@@ -19,6 +19,7 @@ mod documents;
 mod documents_bench;
 mod edo;
 mod exchange_1c;
+mod exchange_sale;
 mod finance;
 mod finance_docs;
 mod finance_pages;

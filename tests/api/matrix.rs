@@ -64,7 +64,9 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_messages t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM return_documents t),
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM contracts t),
-                (SELECT string_agg(t::text, ',' ORDER BY kind, lang) FROM contract_templates t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY kind, lang) FROM contract_templates t),
+                (SELECT string_agg(t::text, ',' ORDER BY order_id) FROM order_exchange t),
+                (SELECT string_agg(t::text, ',' ORDER BY key) FROM exchange_applied t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
