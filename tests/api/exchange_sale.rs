@@ -202,6 +202,14 @@ async fn a_file_from_1c_numbers_ships_pays_and_cancels_orders_once() {
     // Shipped through the staff code: the ledger has the shipment and the payment.
     let o = staff_order(&app, &t, &s, &first).await;
     assert_eq!((&o["status"], &o["number_1c"], &o["date_1c"]), (&json!("shipped"), &json!("ЦБ-101"), &json!(today)));
+    // The staff order page shows it too.
+    let page = format!("/s/{}/admin/orders/{first}", t.slug);
+    let shown = crate::order_pages::sign_in(&app, &t, &t.admin_email, &page).await.get(&page).await;
+    assert!(
+        shown.body.contains("Номер в 1С: ЦБ-101 от") || shown.body.contains("Number in 1C: ЦБ-101 of"),
+        "{}",
+        shown.body
+    );
     let ledger = app.get(&api(&t, "/account/ledger"), Some(&b)).await.json();
     let moves: Vec<(String, String, String)> = ledger["movements"]
         .as_array()
