@@ -504,3 +504,58 @@ async fn a_full_catalog_session_with_the_official_samples_ends_in_success() {
     assert_eq!(onec.get("type=catalog&mode=complete").await.status(), "success");
     assert_eq!(onec.get("type=catalog&mode=unknown").await.status(), "failure");
 }
+
+#[actix_web::test]
+async fn orders_go_to_1c_by_query_until_success_and_come_back_numbered_by_file() {
+    let app = TestApp::spawn().await;
+    let (t, staff) = store(&app).await;
+    enable(&app, &t, &staff, json!({})).await;
+    let (b, _, _) = crate::ordering::buyer(&app, &t, crate::identity::INNS[4]).await;
+    let number = crate::exchange_sale::place(&app, &t, &b, json!({"lines": [{"sku": "PCS-1", "qty": 4}]})).await;
+
+    // The new protocol: init with version answers sessid and version too.
+    let mut onec = OneC::new(&app, &t);
+    assert_eq!(onec.checkauth("sale").await.status(), "success");
+    let init = onec.get("type=sale&mode=init&version=2.09").await;
+    assert!(
+        init.lines.iter().any(|l| l.starts_with("sessid=")) && init.lines.contains(&"version=2.09".to_owned()),
+        "{}",
+        init.text()
+    );
+    let q = onec.get("type=sale&mode=query").await;
+    assert!(q.content_type.starts_with("application/xml; charset=windows-1251"), "{}", q.content_type);
+    let xml = q.text();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"windows-1251\"?>"), "{}", &xml[..80.min(xml.len())]);
+    assert!(xml.contains(&format!("<Номер>{number}</Номер>")), "{xml}");
+    assert!(xml.contains(crate::identity::INNS[4]), "the buyer's INN goes to 1C");
+    // Not confirmed: sent again.
+    assert!(onec.get("type=sale&mode=query").await.text().contains(&format!("<Номер>{number}</Номер>")));
+    let ok = onec.get("type=sale&mode=success").await;
+    assert_eq!(ok.status(), "success", "{}", ok.text());
+    assert!(
+        !onec.get("type=sale&mode=query").await.text().contains("<Документ>"),
+        "confirmed orders are not sent again"
+    );
+
+    // The old protocol: a file from 1C is imported at once and the answer is the result.
+    assert_eq!(onec.checkauth("sale").await.status(), "success");
+    onec.get("type=sale&mode=init").await;
+    let file =
+        crate::exchange_sale::from_1c(&[(number.as_str(), &[("Номер по 1С", "ЦБ-555"), ("Дата по 1С", "2026-11-28")])]);
+    let a = onec.upload("sale", "orders-1.xml", file.as_bytes(), 1 << 20).await;
+    assert_eq!(a[0].status(), "success", "{}", a[0].text());
+    let o = app.get(&api(&t, &format!("/admin/orders/{number}")), Some(&staff)).await.json();
+    assert_eq!(o["number_1c"], "ЦБ-555", "{o}");
+
+    // The new protocol: stored by mode=file, imported by mode=import.
+    assert_eq!(onec.checkauth("sale").await.status(), "success");
+    onec.get("type=sale&mode=init&version=2.09").await;
+    let file = crate::exchange_sale::from_1c(&[(number.as_str(), &[("Номер по 1С", "ЦБ-556")])]);
+    assert_eq!(onec.upload("sale", "orders-2.xml", file.as_bytes(), 1 << 20).await[0].status(), "success");
+    let o = app.get(&api(&t, &format!("/admin/orders/{number}")), Some(&staff)).await.json();
+    assert_eq!(o["number_1c"], "ЦБ-555", "not imported before mode=import");
+    let last = onec.import("sale", "orders-2.xml").await.pop().expect("answer");
+    assert_eq!(last.status(), "success", "{}", last.text());
+    let o = app.get(&api(&t, &format!("/admin/orders/{number}")), Some(&staff)).await.json();
+    assert_eq!(o["number_1c"], "ЦБ-556");
+}

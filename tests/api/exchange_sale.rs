@@ -41,7 +41,7 @@ fn applied(r: Result<ImportReport, ImportError>) -> ImportReport {
     r.unwrap_or_else(|e| panic!("import refused: {e}"))
 }
 
-async fn place(app: &TestApp, t: &TestTenant, token: &str, body: Value) -> String {
+pub async fn place(app: &TestApp, t: &TestTenant, token: &str, body: Value) -> String {
     let r = order(app, t, token, &body, Some(&unique("k"))).await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()["number"].as_str().expect("number").to_owned()
@@ -62,7 +62,7 @@ fn numbers(doc: &CmlDocument) -> Vec<String> {
 }
 
 /// A file as 1C sends it back (shape of off-doc-1c orders.xml), one `Документ` per entry.
-fn from_1c(docs: &[(&str, &[(&str, &str)])]) -> String {
+pub fn from_1c(docs: &[(&str, &[(&str, &str)])]) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.03\" ДатаФормирования=\"2026-01-01T10:00:00\">\n",
     );

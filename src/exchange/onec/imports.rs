@@ -283,13 +283,18 @@ async fn dispatch(
     path: &Path,
     dir: &Path,
 ) -> Result<ImportReport, ImportError> {
-    let _ = (state, tenant_id, schema, kind, dir);
-    // Until the catalog and sale importers land: parse and count (nothing is applied).
-    let bytes = std::fs::read(path).map_err(|e| ImportError::App(AppError::Internal(e.into())))?;
-    let doc = crate::exchange::commerceml::parse(&bytes)?;
-    let mut r = ImportReport::new(name, kind.as_str(), &doc.header.schema_version);
-    if let Some(cat) = &doc.catalog {
-        r.of("products").unchanged += cat.products.len() as u64;
+    match kind {
+        Kind::Sale => crate::exchange::sale::import_file(state, tenant_id, schema, name, path).await,
+        Kind::Catalog => {
+            let _ = dir;
+            // Until the catalog importer lands: parse and count (nothing is applied).
+            let bytes = std::fs::read(path).map_err(|e| ImportError::App(AppError::Internal(e.into())))?;
+            let doc = crate::exchange::commerceml::parse(&bytes)?;
+            let mut r = ImportReport::new(name, kind.as_str(), &doc.header.schema_version);
+            if let Some(cat) = &doc.catalog {
+                r.of("products").unchanged += cat.products.len() as u64;
+            }
+            Ok(r)
+        }
     }
-    Ok(r)
 }

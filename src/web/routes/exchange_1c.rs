@@ -360,16 +360,10 @@ async fn import_now(ctx: &Ctx<'_>, s: &Session, name: &str) -> AppResult<Answer>
 
 async fn sale_query(ctx: &Ctx<'_>) -> AppResult<Vec<u8>> {
     let enc = ctx.opts.encoding;
-    let _ = ctx;
-    // Until the sale exchange lands: an empty, valid document.
-    Ok(enc.encode(&format!(
-        "<?xml version=\"1.0\" encoding=\"{}\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.05\" ДатаФормирования=\"{}\"/>\n",
-        enc.charset(),
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S")
-    )))
+    with_tenant(&ctx.state.pool, &ctx.t.tenant.schema, move |c| crate::exchange::sale::query(c, enc)).await
 }
 
 async fn sale_success(ctx: &Ctx<'_>) -> AppResult<Answer> {
-    let _ = ctx;
-    Ok(Answer::success(Vec::new()))
+    let n = with_tenant(&ctx.state.pool, &ctx.t.tenant.schema, crate::exchange::sale::success).await?;
+    Ok(Answer::success([format!("Заказов отмечено выгруженными: {n}")]))
 }
