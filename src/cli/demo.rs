@@ -63,6 +63,12 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             }
         }
     }
+    for (slug, login, password) in DEMO_EXCHANGE {
+        if let Some(t) = tenants::find_by_slug(&mut conn, slug).map_err(|e| anyhow!("{e}"))? {
+            enable_exchange(&mut conn, &t.schema, login, password)?;
+            logins.push(format!("  {slug:<13} 1C exchange {login} / {password}   {url}/s/{slug}/1c/exchange"));
+        }
+    }
     operator::ensure_operator(&mut conn, OPERATOR_EMAIL, OPERATOR_PASSWORD, "Demo operator")?;
     drop(conn);
     println!("\nTradeport demo is running at {url}/\nLogins:\n{}\n", logins.join("\n"));
@@ -80,4 +86,28 @@ fn manifest_dirs() -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     dirs.sort();
     Ok(dirs)
+}
+
+/// Demo stores whose 1C exchange is on, with the credentials to enter in 1C.
+const DEMO_EXCHANGE: &[(&str, &str, &str)] = &[("okna-profi", "1c-okna-profi", "okna-1c-demo-pass")];
+
+/// Turns the 1C exchange on with these credentials unless staff have set it up already.
+fn enable_exchange(
+    conn: &mut diesel::PgConnection,
+    schema: &crate::db::TenantSchema,
+    login: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    use crate::exchange::onec::ExchangeOptions;
+    crate::db::in_tenant(conn, schema, |c| {
+        let mut o = ExchangeOptions::load(c)?;
+        if o.login.is_empty() && o.password_hash.is_none() {
+            o.enabled = true;
+            o.login = login.to_owned();
+            o.password_hash = Some(crate::identity::password::hash(password)?);
+            o.save(c)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| anyhow!("cannot set up the demo 1C exchange: {e:?}"))
 }

@@ -123,26 +123,32 @@ async fn session(
     render_status(&state, "admin/exchange_session", &ctx, 200)
 }
 
-/// Bytes as people read them: 812 B, 14.2 KB, 3.1 MB.
-fn size(bytes: &Value) -> String {
+/// Bytes as people read them: 812 B, 14.2 KB, 3.1 MB (Б, КБ, МБ in Russian).
+fn size(tx: &Tx, bytes: &Value) -> String {
     let b = bytes.as_i64().unwrap_or(0) as f64;
-    match b {
-        b if b < 1024.0 => format!("{b} B"),
-        b if b < 1024.0 * 1024.0 => format!("{:.1} KB", b / 1024.0),
-        b => format!("{:.1} MB", b / (1024.0 * 1024.0)),
+    let units = if tx.lang == "ru" { ["Б", "КБ", "МБ"] } else { ["B", "KB", "MB"] };
+    let text = match b {
+        b if b < 1024.0 => format!("{b} {}", units[0]),
+        b if b < 1024.0 * 1024.0 => format!("{:.1} {}", b / 1024.0, units[1]),
+        b => format!("{:.1} {}", b / (1024.0 * 1024.0), units[2]),
+    };
+    if tx.lang == "ru" {
+        text.replace('.', ",")
+    } else {
+        text
     }
 }
 
 fn session_view(tx: &Tx, mut v: Value) -> Value {
     v["started"] = json!(tx.when(&v["started_at"]));
-    v["size"] = json!(size(&v["bytes_received"]));
+    v["size"] = json!(size(tx, &v["bytes_received"]));
     v["type_label"] = json!(tx.t(&format!("exchange-type-{}", v["type"].as_str().unwrap_or("catalog"))));
     v["status_label"] = json!(tx.t(&format!("exchange-status-{}", v["status"].as_str().unwrap_or("open"))));
     v
 }
 
 fn file_view(tx: &Tx, mut v: Value) -> Value {
-    v["size"] = json!(size(&v["size_bytes"]));
+    v["size"] = json!(size(tx, &v["size_bytes"]));
     v["status_label"] = json!(tx.t(&format!("exchange-file-{}", v["status"].as_str().unwrap_or("received"))));
     let counts: Vec<Value> = v["report"]["counts"]
         .as_object()
@@ -157,6 +163,6 @@ fn file_view(tx: &Tx, mut v: Value) -> Value {
 
 fn request_view(tx: &Tx, mut v: Value) -> Value {
     v["when"] = json!(tx.when(&v["at"]));
-    v["size"] = json!(size(&v["bytes"]));
+    v["size"] = json!(size(tx, &v["bytes"]));
     v
 }
