@@ -51,7 +51,7 @@ pub fn apply(
             }
         }
         None if b.enabled && current.password_hash.is_none() => {
-            errors.insert("password".into(), "set a password for 1C".into());
+            errors.insert("password".into(), "choose a password for 1C".into());
         }
         None => {}
     }
