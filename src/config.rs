@@ -33,6 +33,8 @@ pub struct Settings {
     pub documents: DocumentSettings,
     #[serde(default)]
     pub exchange: ExchangeSettings,
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
 }
 
 /// The 1C exchange (`/1c/exchange`): where received files are kept and how large they may be.
@@ -59,6 +61,16 @@ impl Default for ExchangeSettings {
             keep_sessions: 10,
         }
     }
+}
+
+/// Outbound webhooks (issue 8).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WebhookSettings {
+    /// Lets endpoints and their resolved addresses be private or loopback (development and
+    /// tests, where the receiver runs on 127.0.0.1). Off by default: a store must not make
+    /// the platform call its internal network.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
 }
 
 /// Invoices, statements and other PDF documents.

@@ -10,6 +10,7 @@ pub mod exchange;
 pub mod finance;
 pub mod i18n;
 pub mod identity;
+pub mod integrations;
 pub mod jobs;
 pub mod money;
 pub mod ordering;

@@ -62,6 +62,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0018_contracts"),
     migration!("tenant", "0020_exchange_sessions"),
     migration!("tenant", "0021_exchange_orders"),
+    migration!("tenant", "0022_integrations"),
 ];
 
 /// Key of the advisory lock that makes `migrate` single-runner.

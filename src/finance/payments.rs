@@ -138,6 +138,8 @@ pub fn book(conn: &mut PgConnection, r: &Received, staff: Option<i64>, named: Op
         ))
         .execute(conn)?;
     super::invoices::apply(conn, payment.id, payment.company_id, r.amount, named)?;
+    // Every way money comes in (bank, card, statement import) passes here.
+    crate::integrations::webhooks::emit(conn, "payment.succeeded", &payment.json())?;
     Ok(payment)
 }
 

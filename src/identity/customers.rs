@@ -55,7 +55,13 @@ pub fn list(conn: &mut PgConnection, f: &Filter, offset: i64, limit: i64) -> App
 
 /// Approves a pending or rejected company.
 pub fn approve(conn: &mut PgConnection, id: i64, actor: i64) -> AppResult<Company> {
-    decide(conn, id, actor, &["pending_approval", "rejected", "blocked"], "active", None)
+    let c = decide(conn, id, actor, &["pending_approval", "rejected", "blocked"], "active", None)?;
+    let data = serde_json::json!({
+        "id": c.id, "name": c.name, "inn": c.inn, "kpp": c.kpp, "price_group": c.price_group,
+        "credit_limit": c.credit_limit.to_string(),
+    });
+    crate::integrations::webhooks::emit(conn, "customer.approved", &data)?;
+    Ok(c)
 }
 
 /// Rejects a pending company with a reason the buyer will read.

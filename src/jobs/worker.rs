@@ -8,6 +8,7 @@ use crate::db::read_platform;
 use crate::documents::edo::jobs as edo;
 use crate::error::AppResult;
 use crate::exchange::onec::imports as exchange;
+use crate::integrations::{delivery, webhooks};
 use crate::ordering::reservations::{self, EXPIRE_JOB, REMIND_JOB};
 use crate::ordering::returns;
 use crate::ordering::waitlist::{self, ARRIVED_JOB};
@@ -25,6 +26,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
     let mut failed: Vec<(Job, String)> = Vec::new();
     let mut tenant_jobs: Vec<Job> = Vec::new();
     let mut exchange_jobs: Vec<Job> = Vec::new();
+    let mut hooks: Vec<Job> = Vec::new();
     for job in claimed {
         match (job.kind.as_str(), job.tenant_id) {
             (INDEX_JOB, Some(t)) => {
@@ -40,6 +42,7 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
             }
             (k, Some(_)) if TENANT_JOBS.contains(&k) => tenant_jobs.push(job),
             (exchange::IMPORT_JOB, Some(_)) => exchange_jobs.push(job),
+            (webhooks::DELIVER_JOB, Some(_)) => hooks.push(job),
             _ => {
                 let msg = format!("unknown job kind {}", job.kind);
                 failed.push((job, msg));
@@ -47,6 +50,14 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
         }
     }
     let mut done: Vec<i64> = Vec::new();
+    // Webhook deliveries wait on other servers (up to 10 s each): sent side by side.
+    let sent = futures_util::future::join_all(hooks.iter().map(|j| delivery::run_job(state, j))).await;
+    for (job, result) in hooks.into_iter().zip(sent) {
+        match result {
+            Ok(()) => done.push(job.id),
+            Err(e) => failed.push((job, format!("{e:#}"))),
+        }
+    }
     for job in tenant_jobs {
         match run_tenant_job(state, &job).await {
             Ok(()) => done.push(job.id),

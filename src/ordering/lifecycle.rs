@@ -69,6 +69,8 @@ fn set_status(
         crate::documents::issue_for_order(conn, o.id, actor)?;
     }
     event(conn, o.id, actor, kind, Some(&o.status), Some(to), note)?;
+    let data = serde_json::json!({"number": o.number, "from": o.status, "to": to, "company_id": o.company_id});
+    crate::integrations::webhooks::emit(conn, "order.status_changed", &data)?;
     let title = format!("Заказ {}: {} / Order {}: {}", o.number, status_ru(to), o.number, to.replace('_', " "));
     let text = if note.is_empty() { title.clone() } else { format!("{title}\n\n{note}") };
     notify::tell(conn, &[o.account_id], o.company_id, "order_status", &o.number, &title, &text)

@@ -94,12 +94,15 @@ pub fn place_lines(
         (false, false) => "new",
     };
     let head = Head { co, status, prefix: &known.prefix, totals: &totals, settings };
-    if !awaiting {
-        if let Some(placed) = write_at_once(conn, actor, &head, &priced, locale)? {
-            return Ok(placed);
-        }
-    }
-    write_by_line(conn, actor, &head, &lines, &priced, locale)
+    let at_once = if awaiting { None } else { write_at_once(conn, actor, &head, &priced, locale)? };
+    let placed = match at_once {
+        Some(placed) => placed,
+        None => write_by_line(conn, actor, &head, &lines, &priced, locale)?,
+    };
+    let mut data = placed.order.clone();
+    data["company_id"] = serde_json::json!(actor.company.id);
+    crate::integrations::webhooks::emit(conn, "order.created", &data)?;
+    Ok(placed)
 }
 
 /// Every line must be orderable as it is: quantities, archived products, and for an order

@@ -1,0 +1,10 @@
+DROP TRIGGER stock_webhook_delete ON stock;
+DROP TRIGGER stock_webhook_update ON stock;
+DROP TRIGGER stock_webhook_insert ON stock;
+DROP FUNCTION stock_webhook_rows();
+DROP FUNCTION webhook_emit(text, jsonb);
+DROP TABLE webhook_attempts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_events;
+DROP TABLE webhook_endpoints;
+DROP TABLE api_keys;
