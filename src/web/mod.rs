@@ -1,5 +1,6 @@
 //! HTTP: routing, tenant resolution, authentication, CSRF, rendering, errors, health.
 
+pub mod api_key;
 pub mod auth;
 pub mod csrf;
 pub mod errors;

@@ -15,6 +15,7 @@ use crate::db::with_tenant;
 use crate::error::{AppError, AppResult};
 use crate::identity::companies::{self, Company, Membership};
 use crate::identity::staff::{self, StaffRole};
+use crate::integrations::api_keys::KeyUse;
 
 /// Cookie (pages) and header (API) naming the company a buyer acts for.
 pub const COMPANY_COOKIE: &str = "tp_company";
@@ -25,6 +26,9 @@ pub struct StaffCtx {
     pub user: AuthUser,
     pub role: StaffRole,
     pub tenant: TenantCtx,
+    /// Set when an integration's API key made the request (see `web::api_key`): it acts
+    /// as an administrator, as the staff member who created the key.
+    pub api_key: Option<KeyUse>,
 }
 
 impl StaffCtx {
@@ -103,11 +107,14 @@ impl FromRequest for StaffCtx {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let (_, tenant) = parts(&req)?;
+            let (state, tenant) = parts(&req)?;
+            if let Some(ctx) = super::api_key::staff(&req, &state, &tenant).await? {
+                return Ok(ctx);
+            }
             current_user(&req).await?.ok_or(AppError::Unauthorized)?;
             let (user, role) =
                 staff_role(&req).await?.ok_or_else(|| AppError::forbidden("this page is for the supplier's staff"))?;
-            Ok(StaffCtx { user, role, tenant })
+            Ok(StaffCtx { user, role, tenant, api_key: None })
         })
     }
 }

@@ -66,7 +66,10 @@ async fn checksum(app: &TestApp, schema: tradeport::db::TenantSchema) -> String 
                 (SELECT string_agg(t::text, ',' ORDER BY id) FROM contracts t),
                 (SELECT string_agg(t::text, ',' ORDER BY kind, lang) FROM contract_templates t),
                 (SELECT string_agg(t::text, ',' ORDER BY order_id) FROM order_exchange t),
-                (SELECT string_agg(t::text, ',' ORDER BY key) FROM exchange_applied t))) AS sum";
+                (SELECT string_agg(t::text, ',' ORDER BY key) FROM exchange_applied t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM api_keys t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM webhook_endpoints t),
+                (SELECT string_agg(t::text, ',' ORDER BY id) FROM webhook_deliveries t))) AS sum";
             Ok(diesel::sql_query(sql).get_result::<Sum>(c)?.sum)
         })
         .expect("checksum")
@@ -102,8 +105,10 @@ async fn return_with_photo(app: &TestApp, slug: &str, token: &str, number: &str,
 async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
     let app = TestApp::spawn().await;
     // Card payments on in A, so their routes answer for those who belong.
-    let a = app.new_tenant_with(|r| r.features = Some(json!({"card_payments": true, "edo": true}))).await;
-    let b = app.new_tenant().await;
+    let a = app
+        .new_tenant_with(|r| r.features = Some(json!({"card_payments": true, "edo": true, "api_access": true})))
+        .await;
+    let b = app.new_tenant_with(|r| r.features = Some(json!({"api_access": true}))).await;
     // Victim: company Y in tenant A, with a marker in its name, an address and a colleague.
     let marker = unique("MARKER");
     let (y_email, r) = register(&app, &a, crate::identity::INNS[6]).await;
@@ -266,12 +271,38 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
+    // A's integrations: an API key and a webhook with a queued delivery, all named with the marker.
+    let r = app
+        .post_json(
+            &format!("/s/{}/api/v1/admin/api-keys", a.slug),
+            &json!({"name": marker, "scope": "write"}),
+            Some(&a_staff),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let key_id = r.json()["id"].as_i64().expect("key id");
+    let hook = json!({"url": "https://erp.example.com/hooks", "events": ["order.created"], "description": marker});
+    let r = app.post_json(&format!("/s/{}/api/v1/admin/webhooks", a.slug), &hook, Some(&a_staff)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let hook_id = r.json()["id"].as_i64().expect("hook id");
+    let r =
+        app.post_json(&format!("/s/{}/api/v1/admin/webhooks/{hook_id}/test", a.slug), &json!({}), Some(&a_staff)).await;
+    let delivery = r.json()["delivery_id"].as_str().expect("delivery").to_owned();
+
     // Actors who do not belong to Y: another buyer of A (company X), a buyer and the owner of B, nobody.
     let (x_email, _) = register(&app, &a, crate::identity::INNS[7]).await;
     let x_token = app.login(&x_email, TEST_PASSWORD).await;
     let (b_buyer_email, _) = register(&app, &b, crate::identity::INNS[6]).await;
     let b_buyer = app.login(&b_buyer_email, TEST_PASSWORD).await;
     let b_owner = app.login(&b.admin_email, TEST_PASSWORD).await;
+    let r = app
+        .post_json(
+            &format!("/s/{}/api/v1/admin/api-keys", b.slug),
+            &json!({"name": "B's ERP", "scope": "write"}),
+            Some(&b_owner),
+        )
+        .await;
+    let b_key = r.json()["key"].as_str().expect("B's key").to_owned();
     let actors: Vec<(&str, Option<String>, Option<i64>)> = vec![
         ("anonymous", None, None),
         ("buyer of A, other company", Some(x_token.clone()), None),
@@ -279,6 +310,7 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
         ("buyer of B", Some(b_buyer.clone()), None),
         ("buyer of B naming Y", Some(b_buyer.clone()), Some(y_id)),
         ("owner of B", Some(b_owner.clone()), None),
+        ("API key of B", Some(b_key.clone()), None),
     ];
 
     let doc: Value = serde_json::from_str(tradeport::web::routes::openapi::DOCUMENT).expect("document");
@@ -308,6 +340,10 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
                     invoice_id
                 } else if rest.starts_with("/carts") {
                     cart_id
+                } else if rest.starts_with("/admin/api-keys/") {
+                    key_id
+                } else if rest.starts_with("/admin/webhooks/") {
+                    hook_id
                 } else {
                     y_id
                 }
@@ -324,7 +360,8 @@ async fn no_actor_reaches_another_tenants_or_another_buyers_data() {
             .replace("{account_id}", &y_account.to_string())
             .replace("{sku}", if rest.starts_with("/carts") { "MARK-2" } else { "MARK-1" })
             .replace("{code}", if rest.contains("price-groups") { "vip" } else { "mcat" })
-            .replace("{kind}", "stamp");
+            .replace("{kind}", "stamp")
+            .replace("{delivery}", &delivery);
         for method in ["get", "post", "patch", "put", "delete"] {
             if item.get(method).is_none() {
                 continue;

@@ -51,7 +51,7 @@ pub(crate) async fn staff_ctx(
         return Err(see_other(&format!("{}?next={}", t.link("/login"), urlencode(&t.link(here)))));
     };
     Ok(match staff_role(req).await {
-        Ok(Some((_, role))) => Ok(StaffCtx { user: u, role, tenant: t.clone() }),
+        Ok(Some((_, role))) => Ok(StaffCtx { user: u, role, tenant: t.clone(), api_key: None }),
         Ok(None) => Err(AppError::forbidden("this page is for the supplier's staff")),
         Err(e) => Err(e),
     })

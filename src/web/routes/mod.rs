@@ -31,6 +31,8 @@ pub mod finance_api;
 pub mod finance_docs;
 pub mod finance_import;
 pub mod finance_pages;
+pub mod integrations_api;
+pub mod integrations_pages;
 pub mod landing;
 pub mod openapi;
 pub mod order_api;
@@ -54,6 +56,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/storefront").route(web::get().to(storefront::info)))
         .configure(auth_api::configure)
         .configure(account_api::configure)
+        // Before admin_api and admin_order_api: `/admin/orders/export` is not an order number.
+        .configure(integrations_api::configure)
         .configure(admin_api::configure)
         .configure(catalog_api::configure)
         .configure(catalog_pages::configure)
@@ -87,7 +91,9 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(contract_pages::configure)
         .configure(exchange_1c::configure)
         .configure(exchange_admin_api::configure)
-        .configure(exchange_admin_pages::configure);
+        .configure(exchange_admin_pages::configure)
+
+        .configure(integrations_pages::configure);
 }
 
 /// Routes of the platform host.

@@ -46,7 +46,9 @@ mod tests {
                     || name == "returns_api.rs"
                     || name == "admin_returns_api.rs"
                     || name == "contract_api.rs"
-                    || name == "exchange_admin_api.rs";
+                    || name == "exchange_admin_api.rs"
+
+                    || name == "integrations_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {
