@@ -92,7 +92,6 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(exchange_1c::configure)
         .configure(exchange_admin_api::configure)
         .configure(exchange_admin_pages::configure)
-
         .configure(integrations_pages::configure);
 }
 
