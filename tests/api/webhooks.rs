@@ -54,12 +54,27 @@ async fn an_order_placed_through_the_api_reaches_the_receiver_signed() {
     assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("delivered"), Some(1)), "{d}");
     assert_eq!(d["log"][0]["status_code"], 200);
 
-    // An event the endpoint did not subscribe to is not sent.
-    let r =
-        app.patch_json(&api(&t, &format!("/admin/orders/{number}")), &json!({"status": "confirmed"}), Some(&s)).await;
+    // An event the endpoint did not subscribe to is not sent…
+    let confirm = |st: &'static str| json!({"status": st});
+    let r = app.patch_json(&api(&t, &format!("/admin/orders/{number}")), &confirm("confirmed"), Some(&s)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     run_jobs(&app, &t).await;
     assert_eq!(rx.requests().len(), 2);
+    // …until it subscribes.
+    let patch = json!({"events": ["order.created", "order.status_changed"]});
+    let r = app.patch_json(&api(&t, &format!("/admin/webhooks/{id}")), &patch, Some(&s)).await;
+    assert_eq!((r.status.as_u16(), r.json()["secret"].as_str()), (200, Some(secret.as_str())), "{}", r.body);
+    let r = app.patch_json(&api(&t, &format!("/admin/orders/{number}")), &confirm("in_production"), Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    run_jobs(&app, &t).await;
+    let got = rx.requests();
+    assert_eq!(got.len(), 3);
+    let v: Value = serde_json::from_str(&got[2].1).expect("json");
+    assert_eq!(v["type"], "order.status_changed");
+    assert_eq!(
+        (v["data"]["number"].as_str(), v["data"]["from"].as_str(), v["data"]["to"].as_str()),
+        (Some(number.as_str()), Some("confirmed"), Some("in_production"))
+    );
 }
 
 #[actix_web::test]
@@ -146,4 +161,50 @@ async fn a_change_that_rolls_back_sends_nothing() {
     let tid = t.tenant.id;
     let queued: i64 = app.db(move |c| tradeport::jobs::pending(c, Some(tid)).expect("pending")).await;
     assert_eq!(queued, 0, "no delivery waits either");
+}
+
+#[actix_web::test]
+async fn approvals_and_payments_are_sent_as_they_happen() {
+    let app = TestApp::spawn().await;
+    let t = app
+        .new_tenant_with(|r| {
+            r.mode = Some("closed".into());
+            r.plan = Some("business".into());
+        })
+        .await;
+    let s = crate::catalog::staff(&app, &t).await;
+    let rx = Receiver::start().await;
+    let events = ["customer.approved", "payment.succeeded", "order.status_changed"];
+    let (_, secret) = hook(&app, &t, &s, &rx.url, &events).await;
+    let (_, r) = crate::identity::register(&app, &t, INNS[2]).await;
+    assert_eq!(r.json()["status"], "pending_approval", "{}", r.body);
+    let company = r.json()["company_id"].as_i64().expect("company");
+    let r = app.post_json(&api(&t, &format!("/admin/customers/{company}/approve")), &json!({}), Some(&s)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .post_json(
+            &api(&t, "/admin/payments"),
+            &json!({"customer_id": company, "amount": "150.00", "reference": "п/п 9"}),
+            Some(&s),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    run_jobs(&app, &t).await;
+    let got = rx.requests();
+    let kinds: Vec<&str> = got.iter().map(|(h, _)| header(h, "tradeport-event")).collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"customer.approved") && kinds.contains(&"payment.succeeded"), "{kinds:?}");
+    for (h, body) in &got {
+        assert!(signed(h, body, &secret));
+        let v: Value = serde_json::from_str(body).expect("json");
+        match v["type"].as_str() {
+            Some("customer.approved") => {
+                assert_eq!((v["data"]["id"].as_i64(), v["data"]["inn"].as_str()), (Some(company), Some(INNS[2])))
+            }
+            _ => assert_eq!(
+                (v["data"]["amount"].as_str(), v["data"]["customer_id"].as_i64()),
+                (Some("150.00"), Some(company))
+            ),
+        }
+    }
 }
