@@ -60,6 +60,7 @@ pub const TENANT: &[Migration] = &[
     migration!("tenant", "0016_documents"),
     migration!("tenant", "0017_returns"),
     migration!("tenant", "0018_contracts"),
+    migration!("tenant", "0019_exchange_catalog"),
     migration!("tenant", "0020_exchange_sessions"),
     migration!("tenant", "0021_exchange_orders"),
     migration!("tenant", "0022_integrations"),

@@ -235,6 +235,13 @@ fn nested<'a>(n: &'a Node, list: &str, item: &'a str) -> Vec<&'a Node> {
     n.child(list).map(|l| l.children_named(item).collect()).unwrap_or_default()
 }
 
+/// The VAT rate among `СтавкиНалогов` (the one named НДС, else the only one).
+fn vat_rate(n: &Node) -> Option<String> {
+    let rates = nested(n, "СтавкиНалогов", "СтавкаНалога");
+    let named = rates.iter().find(|r| r.child_text("Наименование").is_some_and(|v| v.to_lowercase() == "ндс"));
+    named.or(rates.first()).and_then(|r| r.child_text("Ставка")).map(str::to_owned)
+}
+
 fn product(n: &Node) -> Option<Product> {
     let id = ExtId::parse(n.child_text("Ид")?);
     let properties = nested(n, "ЗначенияСвойств", "ЗначенияСвойства")
@@ -262,6 +269,7 @@ fn product(n: &Node) -> Option<Product> {
             .unwrap_or_default(),
         images: n.children_named("Картинка").filter_map(Node::value).map(str::to_owned).collect(),
         barcode: opt(n, "Штрихкод"),
+        vat_rate: vat_rate(n),
         properties,
         requisites,
         characteristics: characteristics(n),

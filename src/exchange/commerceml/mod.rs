@@ -17,6 +17,7 @@ mod xml;
 mod tests;
 
 pub use documents::{Counterparty, Document, DocumentLine};
+pub use extract::decimal;
 pub use model::*;
 pub use xml::{Limits, MAX_DEPTH, MAX_ELEMENTS, MAX_FILE_BYTES, MAX_TEXT_PER_ELEMENT};
 

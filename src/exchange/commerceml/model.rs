@@ -164,6 +164,8 @@ pub struct Product {
     pub group_ids: Vec<String>,
     pub images: Vec<String>,
     pub barcode: Option<String>,
+    /// `СтавкиНалогов/СтавкаНалога[Наименование=НДС]/Ставка` as written (`20`, `без НДС`).
+    pub vat_rate: Option<String>,
     pub properties: Vec<PropertyValue>,
     pub requisites: Vec<Requisite>,
     pub characteristics: Vec<Characteristic>,
