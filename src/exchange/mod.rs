@@ -2,6 +2,7 @@
 //! (CommerceML parser, the HTTP protocol and its importers).
 
 pub mod catalog_file;
+pub mod cml_import;
 pub mod commerceml;
 pub mod onec;
 pub mod report;
