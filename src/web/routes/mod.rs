@@ -27,6 +27,8 @@ pub mod edo_api;
 pub mod exchange_1c;
 pub mod exchange_admin_api;
 pub mod exchange_admin_pages;
+pub mod exchange_catalog_api;
+pub mod exchange_catalog_pages;
 pub mod finance_api;
 pub mod finance_docs;
 pub mod finance_import;
@@ -71,6 +73,7 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(edo_api::configure)
         .configure(documents_pages::configure)
         .configure(contract_api::configure)
+        .configure(exchange_catalog_api::configure)
         .configure(finance_import::configure)
         .configure(card_api::configure)
         .configure(admin_order_api::configure)
@@ -92,7 +95,8 @@ pub fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .configure(exchange_1c::configure)
         .configure(exchange_admin_api::configure)
         .configure(exchange_admin_pages::configure)
-        .configure(integrations_pages::configure);
+        .configure(integrations_pages::configure)
+        .configure(exchange_catalog_pages::configure);
 }
 
 /// Routes of the platform host.

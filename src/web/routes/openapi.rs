@@ -47,7 +47,8 @@ mod tests {
                     || name == "admin_returns_api.rs"
                     || name == "contract_api.rs"
                     || name == "exchange_admin_api.rs"
-                    || name == "integrations_api.rs";
+                    || name == "integrations_api.rs"
+                    || name == "exchange_catalog_api.rs";
                 let both = name == "auth_api.rs";
                 for method in ["get", "post", "put", "patch", "delete"] {
                     if !rest.contains(&format!(".route(web::{method}()")) {

@@ -1,0 +1,15 @@
+exchange-price-types-title = Price types from 1C
+exchange-price-types-intro = Which of the store's price types each 1C price type fills. The "base" type is the catalog price of a product; the others are the prices of customer groups.
+exchange-price-types-mapping = Price type mapping
+exchange-price-types-1c-name = Price type in 1C
+exchange-price-types-1c-id = 1C id
+exchange-price-types-currency = Currency
+exchange-price-types-ours = Store price type
+exchange-price-types-none = 1C has not sent any price types yet. They appear here after its first offers upload.
+exchange-price-types-save = Save
+exchange-price-types-saved = The mapping is saved. It applies from the next 1C upload.
+exchange-price-types-not-saved = Nothing was saved: please correct the fields marked below.
+exchange-absent-title = Products missing from a full upload
+exchange-absent-label = When 1C sends a full catalog without a product it sent before
+exchange-absent-archive = archive the product
+exchange-absent-keep = leave the product as it is

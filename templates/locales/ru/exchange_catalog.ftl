@@ -1,0 +1,15 @@
+exchange-price-types-title = Типы цен из 1С
+exchange-price-types-intro = Какой тип цен магазина заполняет каждый тип цен из 1С. Тип «base» — это цена товара в каталоге; остальные — цены групп покупателей.
+exchange-price-types-mapping = Соответствие типов цен
+exchange-price-types-1c-name = Тип цен в 1С
+exchange-price-types-1c-id = Идентификатор в 1С
+exchange-price-types-currency = Валюта
+exchange-price-types-ours = Тип цен магазина
+exchange-price-types-none = 1С ещё не присылала типы цен. Они появятся здесь после первой выгрузки предложений.
+exchange-price-types-save = Сохранить
+exchange-price-types-saved = Соответствие сохранено. Оно действует со следующей выгрузки из 1С.
+exchange-price-types-not-saved = Ничего не сохранено: исправьте отмеченные поля.
+exchange-absent-title = Товары, которых нет в полной выгрузке
+exchange-absent-label = Когда 1С присылает полный каталог без товара, который был раньше
+exchange-absent-archive = переносить товар в архив
+exchange-absent-keep = оставлять товар как есть
