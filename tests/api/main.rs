@@ -19,6 +19,8 @@ mod documents;
 mod documents_bench;
 mod edo;
 mod exchange_1c;
+mod exchange_catalog;
+mod exchange_catalog_rules;
 mod exchange_sale;
 mod exports;
 mod finance;
