@@ -110,6 +110,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Import a generated 1C CommerceML package (import.xml + offers.xml from
+    /// scripts/gen_commerceml.py) into a fresh tenant; wall time per file and peak RSS.
+    Exchange {
+        #[arg(long, default_value_t = 50_000)]
+        products: usize,
+        /// Where the generated files are (written there when missing).
+        #[arg(long, default_value = "target/commerceml-bench")]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value = "tradeport_bench_exchange")]
+        database: String,
+    },
 }
 
 pub fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -133,6 +144,9 @@ pub fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<()> {
         ),
         BenchCommand::Drop { database } => drop_database(settings, &database),
         BenchCommand::Documents { runs } => super::bench_documents::run(settings, runs),
+        BenchCommand::Exchange { products, dir, database } => {
+            super::bench_exchange::run(settings, &database, products, &dir)
+        }
     }
 }
 
@@ -167,7 +181,7 @@ fn urls(settings: &Settings, name: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// Settings whose database is the bench database.
-fn bench_settings(settings: &Settings, name: &str) -> anyhow::Result<(Settings, String)> {
+pub(super) fn bench_settings(settings: &Settings, name: &str) -> anyhow::Result<(Settings, String)> {
     let (_, url) = urls(settings, name)?;
     let mut s = settings.clone();
     s.database.url = SecretString::from(url.clone());
@@ -179,7 +193,7 @@ fn admin_connection(settings: &Settings, name: &str) -> anyhow::Result<PgConnect
     PgConnection::establish(&admin).map_err(|e| anyhow!("cannot connect to {admin}: {e}"))
 }
 
-fn recreate_database(settings: &Settings, name: &str) -> anyhow::Result<String> {
+pub(super) fn recreate_database(settings: &Settings, name: &str) -> anyhow::Result<String> {
     let mut conn = admin_connection(settings, name)?;
     // Two statements: neither may run inside a (multi-statement) transaction block.
     for sql in [format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), format!("CREATE DATABASE \"{name}\"")] {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_catalog;
 pub mod bench_documents;
+pub mod bench_exchange;
 pub mod database;
 pub mod demo;
 pub mod migrate;
