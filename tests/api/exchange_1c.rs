@@ -486,9 +486,74 @@ fn sessions_of_page(body: &str) -> String {
     body.split("/admin/exchange/sessions/").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned()
 }
 
+/// The report of `file` in the store's newest session, from the staff log.
+async fn report_of(app: &TestApp, t: &TestTenant, staff: &str, file: &str) -> Value {
+    let id = sessions(app, t, staff).await[0]["id"].as_i64().expect("id");
+    let detail = session(app, t, staff, id).await;
+    detail["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["name"] == file)
+        .map(|f| f["report"].clone())
+        .unwrap_or_default()
+}
+
 #[actix_web::test]
-async fn a_full_catalog_session_with_the_official_samples_ends_in_success() {
+async fn full_catalog_sessions_with_every_sample_import_the_files_values() {
+    use crate::exchange_catalog::{checksum, scalar};
     let app = TestApp::spawn().await;
+
+    // carono (2.07, UTF-8 with BOM): products with variants, prices and stock per warehouse.
+    let (t, staff) = store(&app).await;
+    enable(&app, &t, &staff, json!({})).await;
+    let mut onec = OneC::new(&app, &t);
+    let files = [
+        ("import.xml", sample("carono__php-commerceml__import.xml")),
+        ("offers.xml", sample("carono__php-commerceml__offers.xml")),
+    ];
+    for a in onec.full_session("catalog", &files, &["import.xml", "offers.xml"]).await {
+        assert_eq!(a.status(), "success", "{}", a.text());
+    }
+    let r = report_of(&app, &t, &staff, "offers.xml").await;
+    assert_eq!(
+        (r["counts"]["variants"]["created"].as_u64(), r["counts"]["stock"]["created"].as_u64()),
+        (Some(5), Some(5)),
+        "{r}"
+    );
+    let variant = "bd72d910-55bc-11d9-848a-00112f43529a#90c55447-d3a8-11e4-9423-e0cb4ed5eed4";
+    let v = scalar(
+        &app,
+        &t,
+        &format!("SELECT price || '|' || stock_available FROM {{s}}.products WHERE external_id = '{variant}'"),
+    )
+    .await;
+    assert_eq!(v, "1719.00|20.000");
+    // The same package again over the wire: nothing changes.
+    let before = checksum(&app, &t).await;
+    for a in onec.full_session("catalog", &files, &["import.xml", "offers.xml"]).await {
+        assert_eq!(a.status(), "success", "{}", a.text());
+        assert!(a.text().contains("новых 0, изменено 0, удалено 0"), "{}", a.text());
+    }
+    assert_eq!(checksum(&app, &t).await, before, "re-import is idempotent");
+
+    // dobromyslov (УТ 11 names import0_1/offers0_1, sent as one zip): three warehouses.
+    let (t, staff) = store(&app).await;
+    enable(&app, &t, &staff, json!({})).await;
+    let mut onec = OneC::new(&app, &t);
+    let pkg = zip_of(&[
+        ("import0_1.xml", &sample("dobromyslov__commerceml-parser__import0_1.xml")),
+        ("offers0_1.xml", &sample("dobromyslov__commerceml-parser__offers0_1.xml")),
+    ]);
+    for a in onec.full_session("catalog", &[("package.zip", pkg)], &["import0_1.xml", "offers0_1.xml"]).await {
+        assert_eq!(a.status(), "success", "{}", a.text());
+    }
+    let r = report_of(&app, &t, &staff, "import0_1.xml").await;
+    assert_eq!(r["counts"]["products"]["created"].as_u64(), Some(36), "{r}");
+    let row = scalar(&app, &t, "SELECT sku || '|' || price || '|' || stock_available FROM {s}.products WHERE external_id = 'bd8c4e15-18f9-11e7-80c2-0cc47ab29cd1'").await;
+    assert_eq!(row, "PM-421-WP|100.00|377.000");
+
+    // irpsv (the official 1C examples, 2.04): variants made orderable, four price types.
     let (t, staff) = store(&app).await;
     enable(&app, &t, &staff, json!({})).await;
     let mut onec = OneC::new(&app, &t);
@@ -496,11 +561,25 @@ async fn a_full_catalog_session_with_the_official_samples_ends_in_success() {
         ("import.xml", sample("irpsv__commerceml__off-doc-1c_import.xml")),
         ("offers.xml", sample("irpsv__commerceml__off-doc-1c_offers.xml")),
     ];
-    let last = onec.full_session("catalog", &files, &["import.xml", "offers.xml"]).await;
-    for a in &last {
+    for a in onec.full_session("catalog", &files, &["import.xml", "offers.xml"]).await {
         assert_eq!(a.status(), "success", "{}", a.text());
     }
-    assert_eq!(onec.get("type=catalog&mode=deactivate&timestamp=1").await.status(), "success");
+    assert_eq!(scalar(&app, &t, "SELECT count(*) FROM {s}.products WHERE parent_id IS NOT NULL").await, "4");
+    let white = "05e26d70-01e4-11dc-a411-00055d80a2d1#05e26d76-01e4-11dc-a411-00055d80a2d1";
+    assert_eq!(
+        scalar(&app, &t, &format!("SELECT price FROM {{s}}.products WHERE external_id = '{white}'")).await,
+        "7.00"
+    );
+
+    // gillbeits: a split rests file (2.09) for products this store lacks: applied with warnings.
+    let (t, staff) = store(&app).await;
+    enable(&app, &t, &staff, json!({})).await;
+    let mut onec = OneC::new(&app, &t);
+    let files = [("rests___1af6e7b8.xml", sample("gillbeits__commerceml__rests___1af6e7b8.xml"))];
+    let last = onec.full_session("catalog", &files, &["rests___1af6e7b8.xml"]).await;
+    assert_eq!(last[0].status(), "success", "{}", last[0].text());
+    assert!(last[0].text().contains("предупреждений"), "{}", last[0].text());
+    assert!(onec.get("type=catalog&mode=deactivate&timestamp=1").await.status() == "success");
     assert_eq!(onec.get("type=catalog&mode=complete").await.status(), "success");
     assert_eq!(onec.get("type=catalog&mode=unknown").await.status(), "failure");
 }

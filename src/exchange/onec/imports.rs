@@ -17,7 +17,7 @@ use super::{Answer, Kind};
 use crate::app::AppState;
 use crate::db::schema_platform::jobs;
 use crate::db::{with_tenant, TenantSchema};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::exchange::report::{ImportError, ImportReport};
 use crate::jobs::Job;
 
@@ -136,14 +136,39 @@ pub async fn step(
     .await
 }
 
-/// What 1C writes to its log after a file: counts and how many warnings.
+/// What 1C writes to its log after a file (in Russian, as 1C is): counts and warnings.
 pub fn summary_line(r: &ImportReport) -> String {
-    let w = if r.warnings.is_empty() {
-        String::new()
-    } else {
-        format!("; предупреждений: {}", r.warnings.len())
-    };
-    format!("{}{w}", r.summary())
+    const NAMES: &[(&str, &str)] = &[
+        ("products", "товары"),
+        ("variants", "характеристики"),
+        ("prices", "цены"),
+        ("stock", "остатки"),
+        ("categories", "группы"),
+        ("attributes", "свойства"),
+        ("barcodes", "штрихкоды"),
+        ("price_types", "типы цен"),
+        ("warehouses", "склады"),
+        ("images", "картинки"),
+        ("orders", "заказы"),
+        ("companies", "контрагенты"),
+        ("payments", "оплаты"),
+    ];
+    let parts: Vec<String> = r
+        .counts
+        .iter()
+        .map(|(k, c)| {
+            let name = NAMES.iter().find(|(en, _)| en == k).map_or(k.as_str(), |(_, ru)| ru);
+            format!(
+                "{name}: новых {}, изменено {}, удалено {}, без изменений {}",
+                c.created, c.updated, c.deleted, c.unchanged
+            )
+        })
+        .collect();
+    let mut out = if parts.is_empty() { "изменений нет".to_owned() } else { parts.join("; ") };
+    if !r.warnings.is_empty() {
+        out.push_str(&format!("; предупреждений: {}", r.warnings.len()));
+    }
+    out
 }
 
 fn queue(c: &mut PgConnection, tenant_id: i64, file: &FileRow) -> AppResult<()> {
@@ -285,16 +310,6 @@ async fn dispatch(
 ) -> Result<ImportReport, ImportError> {
     match kind {
         Kind::Sale => crate::exchange::sale::import_file(state, tenant_id, schema, name, path).await,
-        Kind::Catalog => {
-            let _ = dir;
-            // Until the catalog importer lands: parse and count (nothing is applied).
-            let bytes = std::fs::read(path).map_err(|e| ImportError::App(AppError::Internal(e.into())))?;
-            let doc = crate::exchange::commerceml::parse(&bytes)?;
-            let mut r = ImportReport::new(name, kind.as_str(), &doc.header.schema_version);
-            if let Some(cat) = &doc.catalog {
-                r.of("products").unchanged += cat.products.len() as u64;
-            }
-            Ok(r)
-        }
+        Kind::Catalog => crate::exchange::cml_import::import_file(state, tenant_id, schema, name, path, dir).await,
     }
 }
