@@ -17,6 +17,15 @@ pub struct Counts {
     pub unchanged: u64,
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.created += o.created;
+        self.updated += o.updated;
+        self.deleted += o.deleted;
+        self.unchanged += o.unchanged;
+    }
+}
+
 /// The outcome of importing one file. Serialised into the exchange log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
@@ -61,12 +70,11 @@ impl ImportReport {
 
     /// Totals over every kind of thing.
     pub fn total(&self) -> Counts {
-        self.counts.values().fold(Counts::default(), |a, c| Counts {
-            created: a.created + c.created,
-            updated: a.updated + c.updated,
-            deleted: a.deleted + c.deleted,
-            unchanged: a.unchanged + c.unchanged,
-        })
+        let mut t = Counts::default();
+        for c in self.counts.values() {
+            t += *c;
+        }
+        t
     }
 
     /// One line for 1C's exchange log: `products: 12 created, 3 updated; prices: …`.

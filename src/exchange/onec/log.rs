@@ -152,11 +152,7 @@ fn item(r: SessionRow, files: &[&FileItem]) -> SessionItem {
     let mut warnings = 0;
     for f in files {
         if let Some(rep) = &f.report {
-            let t = rep.total();
-            totals.created += t.created;
-            totals.updated += t.updated;
-            totals.deleted += t.deleted;
-            totals.unchanged += t.unchanged;
+            totals += rep.total();
             warnings += rep.warnings.len();
         }
     }
