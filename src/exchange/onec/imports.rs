@@ -92,30 +92,29 @@ fn finish(conn: &mut PgConnection, id: i64, outcome: Result<&ImportReport, &str>
     Ok(())
 }
 
-/// One call of `mode=import&filename=name`.
+/// One call of `mode=import&filename=name`: the answer, and whether this call queued the
+/// file (the caller then starts the job rather than wait for the worker's next poll).
 pub async fn step(
     state: &AppState,
     tenant_id: i64,
     schema: &TenantSchema,
     s: &Session,
     name: &str,
-) -> AppResult<Answer> {
+) -> AppResult<(Answer, bool)> {
     if let Some(answer) = unpack_next_zip(state, schema, s).await? {
-        return Ok(answer);
+        return Ok((answer, false));
     }
     let (sid, name_owned) = (s.id, name.to_owned());
     with_tenant(&state.pool, schema, move |c| {
         let Some(file) = find_file(c, sid, &name_owned)? else {
-            return Ok(Answer::failure(format!("Файл «{name_owned}» не получен в этом сеансе (mode=file)")));
+            return Ok((Answer::failure(format!("Файл «{name_owned}» не получен в этом сеансе (mode=file)")), false));
         };
-        Ok(match file.status.as_str() {
-            "received" => {
-                queue(c, tenant_id, &file)?;
-                Answer::progress(format!(
-                    "Файл «{name_owned}» ({} КБ) поставлен в очередь загрузки",
-                    file.size_bytes / 1024
-                ))
-            }
+        if file.status == "received" {
+            queue(c, tenant_id, &file)?;
+            let kb = file.size_bytes / 1024;
+            return Ok((Answer::progress(format!("Файл «{name_owned}» ({kb} КБ) поставлен в очередь загрузки")), true));
+        }
+        let answer = match file.status.as_str() {
             "queued" => Answer::progress(format!("Файл «{name_owned}» ожидает загрузки")),
             "running" => {
                 let secs = file.started_at.map(|t| (Utc::now() - t).num_seconds()).unwrap_or(0);
@@ -131,7 +130,8 @@ pub async fn step(
                 "Файл «{name_owned}» не загружен, ничего не изменено: {}",
                 file.error.unwrap_or_default()
             )),
-        })
+        };
+        Ok((answer, false))
     })
     .await
 }

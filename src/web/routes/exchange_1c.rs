@@ -335,9 +335,9 @@ async fn import(ctx: &Ctx<'_>, s: &Session) -> AppResult<Answer> {
         Ok(n) => n,
         Err(e) => return Ok(Answer::failure(e)),
     };
-    let answer = imports::step(ctx.state, ctx.t.tenant.id, &ctx.t.tenant.schema, s, &name).await?;
-    if answer.status == "progress" {
-        // Start the queued job now rather than on the worker's next poll.
+    let (answer, queued) = imports::step(ctx.state, ctx.t.tenant.id, &ctx.t.tenant.schema, s, &name).await?;
+    if queued {
+        // Start the job now rather than on the worker's next poll.
         let state = ctx.state.clone();
         let tenant_id = ctx.t.tenant.id;
         actix_web::rt::spawn(async move {
@@ -355,7 +355,7 @@ async fn import_now(ctx: &Ctx<'_>, s: &Session, name: &str) -> AppResult<Answer>
         return Ok(Answer::failure(format!("Файл «{name}» не получен")));
     };
     imports::run_file(ctx.state, ctx.t.tenant.id, &schema, file.id, true).await?;
-    imports::step(ctx.state, ctx.t.tenant.id, &schema, s, name).await
+    Ok(imports::step(ctx.state, ctx.t.tenant.id, &schema, s, name).await?.0)
 }
 
 async fn sale_query(ctx: &Ctx<'_>) -> AppResult<Vec<u8>> {

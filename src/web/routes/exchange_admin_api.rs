@@ -33,7 +33,8 @@ pub fn urls(settings: &Settings, t: &TenantCtx) -> Vec<String> {
     vec![host, format!("{platform}/s/{slug}/1c/exchange")]
 }
 
-fn allowed(s: &StaffCtx) -> AppResult<()> {
+/// The exchange is on the store's plan and the staff member may manage it.
+pub fn allowed(s: &StaffCtx) -> AppResult<()> {
     s.tenant.require(Feature::Exchange1c)?;
     s.require(MANAGE_STAFF)
 }

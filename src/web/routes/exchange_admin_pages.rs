@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::admin_pages::staff_or_return;
-use super::exchange_admin_api::{current, save};
+use super::exchange_admin_api::{allowed, current, save};
 use super::order_pages::Tx;
 use super::see_other;
 use crate::app::AppState;
@@ -110,7 +110,7 @@ async fn session(
     path: web::Path<IdPath>,
 ) -> AppResult<HttpResponse> {
     let s = staff_or_return!(req, t, user, "/admin/exchange");
-    current(&state, &s).await?;
+    allowed(&s)?;
     let id = path.id;
     let detail = with_tenant(&state.pool, &t.tenant.schema, move |c| log::session(c, id)).await?;
     let tx = Tx::new(&state, &req, &t);
