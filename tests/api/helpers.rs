@@ -146,7 +146,12 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             state,
             pool,
-            client: awc::Client::builder().disable_redirects().finish(),
+            client: awc::Client::builder()
+                .disable_redirects()
+                // Tenant creation runs every tenant migration; on a loaded CI machine that can
+                // take longer than awc's default 5 s.
+                .timeout(std::time::Duration::from_secs(120))
+                .finish(),
         }
     }
 

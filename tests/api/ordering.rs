@@ -314,7 +314,9 @@ async fn fifty_buyers_racing_for_ten_units_never_oversell() {
         for i in 0..50 {
             let (addr, token, path) = (app.address.clone(), buyers[i % buyers.len()].clone(), api(&t, "/orders"));
             handles.push(actix_web::rt::spawn(async move {
-                let mut r = awc::Client::default()
+                let mut r = awc::Client::builder()
+                    .timeout(std::time::Duration::from_secs(120))
+                    .finish()
                     .post(format!("{addr}{path}"))
                     .insert_header(("Authorization", format!("Bearer {token}")))
                     .insert_header(("Idempotency-Key", format!("race-{round}-{i}")))
@@ -366,7 +368,9 @@ async fn the_same_key_sent_ten_times_at_once_makes_one_order() {
     for _ in 0..10 {
         let (addr, token, path, key) = (app.address.clone(), b.clone(), api(&t, "/orders"), key.clone());
         handles.push(actix_web::rt::spawn(async move {
-            let mut r = awc::Client::default()
+            let mut r = awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .finish()
                 .post(format!("{addr}{path}"))
                 .insert_header(("Authorization", format!("Bearer {token}")))
                 .insert_header(("Idempotency-Key", key))
