@@ -35,6 +35,8 @@ pub struct Settings {
     pub exchange: ExchangeSettings,
     #[serde(default)]
     pub webhooks: WebhookSettings,
+    #[serde(default)]
+    pub mail: MailSettings,
 }
 
 /// The 1C exchange (`/1c/exchange`): where received files are kept and how large they may be.
@@ -60,6 +62,26 @@ impl Default for ExchangeSettings {
             session_quota: 4 * 1024 * 1024 * 1024,
             keep_sessions: 10,
         }
+    }
+}
+
+/// Delivery of the mail outbox over SMTP (`SMTP_URL`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// The sender address; default `no-reply@<server.base_domain>`. A store's mail carries the
+    /// store's name as the display name.
+    pub from: Option<String>,
+    /// Mail not sent within this many hours is given up as expired (a password-reset link sent
+    /// days late helps nobody; it also keeps a long-stopped outbox from flooding inboxes).
+    pub max_age_hours: i64,
+    /// Seconds one SMTP conversation may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings { from: None, max_age_hours: 48, timeout_secs: 20 }
     }
 }
 

@@ -39,6 +39,7 @@ pub const PLATFORM: &[Migration] = &[
     migration!("platform", "0004_marketplace_words"),
     migration!("platform", "0005_cache_generations"),
     migration!("platform", "0006_stripe"),
+    migration!("platform", "0007_mail_delivery"),
 ];
 /// Every migration of a tenant schema, in order.
 pub const TENANT: &[Migration] = &[

@@ -17,7 +17,8 @@ use crate::search::{Scope, SearchEngine, INDEX_JOB};
 
 use super::{claim, complete, fail, Job};
 
-/// Claims and runs one batch of ready jobs (of one tenant, in tests); returns how many ran.
+/// Claims and runs one batch of ready jobs (of one tenant, in tests), then sends due mail;
+/// returns how many jobs and mails were handled.
 pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize> {
     let claimed: Vec<Job> = read_platform(&state.pool, move |c| claim(c, tenant, 100)).await?;
     let n = claimed.len();
@@ -100,7 +101,9 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
         Ok(())
     })
     .await?;
-    Ok(n)
+    // The mail outbox (only with SMTP_URL set).
+    let mailed = crate::platform::mail_delivery::deliver(state, tenant).await?;
+    Ok(n + mailed)
 }
 
 /// Jobs that run inside their tenant's transaction, one at a time.

@@ -1,5 +1,6 @@
 //! Outgoing mail. Every message is written to `public.mail_outbox` in the transaction of
-//! the change that causes it; without `SMTP_URL` it stays there, readable by operators.
+//! the change that causes it; with `SMTP_URL` the job worker sends it (`mail_delivery`),
+//! without it stays there, readable by operators.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -21,6 +22,12 @@ pub struct Mail {
     pub links: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Delivery tries so far (with `SMTP_URL` set).
+    pub attempts: i32,
+    /// Why the last try failed, or why the mail was given up.
+    pub last_error: Option<String>,
+    /// Set when the mail was given up (permanent refusal, too many tries, expired).
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 pub struct OutgoingMail<'a> {

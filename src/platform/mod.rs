@@ -3,6 +3,7 @@
 pub mod features;
 pub mod logo;
 pub mod mail;
+pub mod mail_delivery;
 pub mod manifest;
 pub mod onboarding;
 pub mod slug;

@@ -31,6 +31,7 @@ mod helpers;
 mod identity;
 mod integrations;
 mod isolation;
+mod mail_delivery;
 mod matrix;
 mod migrate;
 mod onboarding;

@@ -494,6 +494,10 @@ async fn outbox(state: web::Data<AppState>, req: HttpRequest, user: MaybeUser) -
         return Ok(*redirect);
     }
     let (items, total) = with_platform(&state.pool, |conn| mail::list(conn, None, 0, 50)).await?;
-    let ctx = page(&req, &tr(&state, &req, "platform-mail-title"), json!({"mail": items, "total": total}));
+    let ctx = page(
+        &req,
+        &tr(&state, &req, "platform-mail-title"),
+        json!({"mail": items, "total": total, "smtp": state.settings.smtp.url.is_some()}),
+    );
     render(&state, "platform/mail", &ctx)
 }

@@ -48,6 +48,14 @@ platform-new-title = New supplier
 platform-mail-title = Outgoing mail
 platform-mail-explain = Without an SMTP server, mail stays here so nothing is lost.
 platform-mail-empty = No mail yet.
+platform-mail-explain-smtp = Mail is sent through the configured SMTP server; mail that could not be sent is retried for about three hours and kept here with the reason.
+mail-status-sent = Sent
+mail-status-waiting = Waiting to be sent
+mail-status-failed = Not sent
+mail-attempts = { $n ->
+    [one] { $n } try
+   *[other] { $n } tries
+}
 platform-saved = Saved.
 platform-created = The supplier is online. The administrator has been notified by e-mail.
 platform-no-tenants = No suppliers yet. Onboard the first one.

@@ -48,6 +48,15 @@ platform-new-title = Новый поставщик
 platform-mail-title = Исходящая почта
 platform-mail-explain = Пока SMTP-сервер не настроен, письма хранятся здесь и не теряются.
 platform-mail-empty = Писем пока нет.
+platform-mail-explain-smtp = Письма отправляются через настроенный SMTP-сервер; неотправленные повторяются около трёх часов и остаются здесь с причиной.
+mail-status-sent = Отправлено
+mail-status-waiting = Ждёт отправки
+mail-status-failed = Не отправлено
+mail-attempts = { $n ->
+    [one] { $n } попытка
+    [few] { $n } попытки
+   *[other] { $n } попыток
+}
 platform-saved = Сохранено.
 platform-created = Поставщик подключён. Администратору отправлено письмо.
 platform-no-tenants = Поставщиков пока нет. Подключите первого.
