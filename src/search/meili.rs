@@ -75,25 +75,37 @@ type FacetCache = Arc<Mutex<HashMap<String, (Instant, Arc<Vec<String>>)>>>;
 
 #[derive(Clone)]
 pub struct MeiliEngine {
-    client: Client,
+    /// One client per Meilisearch instance; a tenant's index lives on `clients[shard(tenant)]`.
+    clients: Vec<Client>,
     pool: PgPool,
     facet_attrs: FacetCache,
 }
 
 impl MeiliEngine {
-    pub fn new(url: &str, key: Option<String>, pool: PgPool) -> anyhow::Result<Self> {
-        let url = url.trim().trim_end_matches('/');
-        if !url.starts_with("http://") {
-            // The crate is built without TLS (plain http to a local or private server).
-            anyhow::bail!("MEILI_URL must be an http:// address (https is not built in)");
-        }
+    /// `urls`: one Meilisearch address, or several separated by commas (the same key on all):
+    /// each tenant's index is then on one of them, chosen by a hash of the tenant (see
+    /// [`shard`]). Changing the list moves some tenants: run `tradeport search reindex` after.
+    pub fn new(urls: &str, key: Option<String>, pool: PgPool) -> anyhow::Result<Self> {
         let key = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
         if key.as_deref().is_some_and(|k| !k.chars().all(|c| c.is_ascii_graphic())) {
             // The client would refuse (panic on) a key that cannot be an HTTP header.
             anyhow::bail!("MEILI_KEY must be printable ASCII without spaces");
         }
-        let client = Client::new(url, key).map_err(|e| anyhow::anyhow!("Meilisearch client: {e}"))?;
-        Ok(MeiliEngine { client, pool, facet_attrs: Arc::new(Mutex::new(HashMap::new())) })
+        let mut clients = Vec::new();
+        for url in urls.split(',').map(|u| u.trim().trim_end_matches('/')) {
+            if !url.starts_with("http://") {
+                // The crate is built without TLS (plain http to a local or private server).
+                anyhow::bail!("MEILI_URL must be http:// addresses separated by commas (https is not built in)");
+            }
+            clients.push(Client::new(url, key.clone()).map_err(|e| anyhow::anyhow!("Meilisearch client: {e}"))?);
+        }
+        Ok(MeiliEngine { clients, pool, facet_attrs: Arc::new(Mutex::new(HashMap::new())) })
+    }
+
+    /// The instance that holds this index (and its `-rebuild` twin).
+    fn client(&self, uid: &str) -> &Client {
+        let tenant = uid.split('-').next().unwrap_or(uid);
+        &self.clients[shard(tenant, self.clients.len())]
     }
 
     fn remember_facets(&self, uid: &str, codes: Vec<String>) -> Arc<Vec<String>> {
@@ -113,9 +125,9 @@ impl MeiliEngine {
     }
 
     /// Waits until a task is processed; a failed task is an error with Meilisearch's reason.
-    async fn wait(&self, task: &TaskInfo) -> Result<(), Fail> {
+    async fn wait(&self, uid: &str, task: &TaskInfo) -> Result<(), Fail> {
         let waited = timed(TASK_TIMEOUT + Duration::from_secs(1), async {
-            self.client.wait_for_task(task, Some(TASK_POLL), Some(TASK_TIMEOUT)).await
+            self.client(uid).wait_for_task(task, Some(TASK_POLL), Some(TASK_TIMEOUT)).await
         })
         .await?;
         match waited {
@@ -124,9 +136,9 @@ impl MeiliEngine {
         }
     }
 
-    async fn wait_all(&self, tasks: &[TaskInfo]) -> Result<(), Fail> {
+    async fn wait_all(&self, uid: &str, tasks: &[TaskInfo]) -> Result<(), Fail> {
         for t in tasks {
-            self.wait(t).await?;
+            self.wait(uid, t).await?;
         }
         Ok(())
     }
@@ -134,7 +146,7 @@ impl MeiliEngine {
     /// Brings the index settings to `want` (creating the index if needed) unless they are
     /// already so; waits until applied.
     async fn ensure_settings(&self, uid: &str, want: &Wanted) -> Result<(), Fail> {
-        let index = self.client.index(uid);
+        let index = self.client(uid).index(uid);
         let have = match timed(REQUEST_TIMEOUT, index.get_settings()).await {
             Ok(s) => Some(s),
             Err(e) if e.code() == Some(&ErrorCode::IndexNotFound) => None,
@@ -144,7 +156,7 @@ impl MeiliEngine {
             return Ok(());
         }
         let task = timed(REQUEST_TIMEOUT, index.set_settings(&want.settings())).await?;
-        self.wait(&task).await
+        self.wait(uid, &task).await
     }
 
     /// Loads the settings a tenant's index should have and applies them (the self-repair
@@ -159,10 +171,10 @@ impl MeiliEngine {
 
     /// Runs the planned queries as one multi-search request.
     async fn run(&self, uid: &str, text: &str, plans: &[Plan]) -> Result<Vec<SearchResults<Hit>>, Fail> {
-        let index = self.client.index(uid);
+        let index = self.client(uid).index(uid);
         let sorts: Vec<Vec<&str>> = plans.iter().map(|p| p.sort.iter().map(String::as_str).collect()).collect();
         let facets: Vec<Vec<&str>> = plans.iter().map(|p| p.facets.iter().map(String::as_str).collect()).collect();
-        let mut multi = self.client.multi_search();
+        let mut multi = self.client(uid).multi_search();
         for (i, plan) in plans.iter().enumerate() {
             let mut sq = SearchQuery::new(&index);
             sq.with_filter(&plan.filter)
@@ -327,7 +339,7 @@ impl MeiliEngine {
         .await?;
         let fail = |e: Fail| e.unavailable("index", &uid);
         self.ensure_settings(&uid, &want).await.map_err(fail)?;
-        let index = self.client.index(&uid);
+        let index = self.client(&uid).index(&uid);
         let mut tasks = Vec::new();
         for chunk in docs.chunks(BATCH) {
             tasks.push(timed(REQUEST_TIMEOUT, index.add_or_replace(chunk, Some("id"))).await.map_err(fail)?);
@@ -335,7 +347,7 @@ impl MeiliEngine {
         for chunk in gone.chunks(BATCH) {
             tasks.push(timed(REQUEST_TIMEOUT, index.delete_documents(chunk)).await.map_err(fail)?);
         }
-        self.wait_all(&tasks).await.map_err(fail)?;
+        self.wait_all(&uid, &tasks).await.map_err(fail)?;
         self.remember_facets(&uid, want.facet_codes);
         Ok(())
     }
@@ -350,11 +362,11 @@ impl MeiliEngine {
         let fail = |e: Fail| e.unavailable("reindex", &uid);
         // Leftovers of an interrupted rebuild.
         self.delete_index(&next).await.map_err(fail)?;
-        let task = timed(REQUEST_TIMEOUT, self.client.create_index(&next, Some("id"))).await.map_err(fail)?;
-        self.wait(&task).await.map_err(fail)?;
+        let task = timed(REQUEST_TIMEOUT, self.client(&next).create_index(&next, Some("id"))).await.map_err(fail)?;
+        self.wait(&next, &task).await.map_err(fail)?;
         let (want, cats) = with_tenant(&self.pool, &scope.schema, |c| Ok((wanted(c)?, categories::all(c)?))).await?;
         self.ensure_settings(&next, &want).await.map_err(fail)?;
-        let index = self.client.index(&next);
+        let index = self.client(&next).index(&next);
         let mut tasks = Vec::new();
         let mut count = 0u64;
         let mut after = 0i64;
@@ -379,18 +391,18 @@ impl MeiliEngine {
         }
         // Each task gets its own timeout: a big catalog takes as long as it takes while
         // Meilisearch keeps making progress.
-        self.wait_all(&tasks).await.map_err(fail)?;
+        self.wait_all(&next, &tasks).await.map_err(fail)?;
         // The live index must exist to be swapped (an existing one makes this task fail,
         // which is fine).
-        let task = timed(REQUEST_TIMEOUT, self.client.create_index(&uid, Some("id"))).await.map_err(fail)?;
-        match self.wait(&task).await {
+        let task = timed(REQUEST_TIMEOUT, self.client(&uid).create_index(&uid, Some("id"))).await.map_err(fail)?;
+        match self.wait(&uid, &task).await {
             Ok(()) => {}
             Err(e) if e.code() == Some(&ErrorCode::IndexAlreadyExists) => {}
             Err(e) => return Err(fail(e)),
         }
         let swap = SwapIndexes { indexes: (uid.clone(), next.clone()), rename: None };
-        let task = timed(REQUEST_TIMEOUT, self.client.swap_indexes([&swap])).await.map_err(fail)?;
-        self.wait(&task).await.map_err(fail)?;
+        let task = timed(REQUEST_TIMEOUT, self.client(&uid).swap_indexes([&swap])).await.map_err(fail)?;
+        self.wait(&uid, &task).await.map_err(fail)?;
         // `next` now holds the old documents.
         self.delete_index(&next).await.map_err(fail)?;
         self.remember_facets(&uid, want.facet_codes);
@@ -399,12 +411,33 @@ impl MeiliEngine {
     }
 
     async fn delete_index(&self, uid: &str) -> Result<(), Fail> {
-        let task = timed(REQUEST_TIMEOUT, self.client.index(uid).delete()).await?;
-        match self.wait(&task).await {
+        let task = timed(REQUEST_TIMEOUT, self.client(uid).index(uid).delete()).await?;
+        match self.wait(uid, &task).await {
             Err(e) if e.code() == Some(&ErrorCode::IndexNotFound) => Ok(()),
             other => other,
         }
     }
+}
+
+/// The instance (of `n`) that holds a tenant's index: jump consistent hash (Lamping & Veach)
+/// of the first 8 bytes of SHA-256 of the tenant's index name. Stable across releases and
+/// machines, and growing the list from n to n + 1 instances moves only about 1/(n + 1) of the
+/// tenants (those then need `tradeport search reindex`).
+pub fn shard(tenant_uid: &str, n: usize) -> usize {
+    use sha2::Digest;
+    if n <= 1 {
+        return 0;
+    }
+    let digest = sha2::Sha256::digest(tenant_uid.as_bytes());
+    let mut key =
+        u64::from_be_bytes([digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7]]);
+    let (mut b, mut j): (i64, i64) = (-1, 0);
+    while j < n as i64 {
+        b = j;
+        key = key.wrapping_mul(2862933555777941757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    b as usize
 }
 
 impl SearchEngine for MeiliEngine {
@@ -1140,6 +1173,32 @@ mod tests {
     }
 
     #[test]
+    fn tenants_spread_over_instances_and_few_move_when_one_is_added() {
+        let uids: Vec<String> = (0..10_000).map(|i| format!("tp_tenant_store{i}")).collect();
+        let mut per = [0usize; 4];
+        for u in &uids {
+            let s = shard(u, 4);
+            assert_eq!(s, shard(u, 4), "stable");
+            per[s] += 1;
+        }
+        // Even within 10 % of 2,500.
+        assert!(per.iter().all(|&c| (2250..=2750).contains(&c)), "{per:?}");
+        // 4 → 5 instances: about a fifth of the tenants move, all of them to the new one.
+        let moved: Vec<&String> = uids.iter().filter(|u| shard(u, 4) != shard(u, 5)).collect();
+        assert!((1800..=2200).contains(&moved.len()), "{}", moved.len());
+        assert!(moved.iter().all(|u| shard(u, 5) == 4));
+        assert_eq!(shard("tp_tenant_x", 1), 0);
+        // Fixed values: a release that changed them would move every tenant's index.
+        let fixed = [
+            shard("tp_tenant_acme", 3),
+            shard("tp_tenant_beta", 4),
+            shard("tp_tenant_beta", 5),
+            shard("tp_tenant_gamma", 5),
+        ];
+        assert_eq!(fixed, [1, 3, 4, 4]);
+    }
+
+    #[test]
     fn facet_values_order_like_postgres() {
         let v = values(HashMap::from([("b".into(), 2), ("a".into(), 2), ("c".into(), 5), ("".into(), 9)]), 2);
         assert_eq!(v.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(), vec!["c", "a"]);
@@ -1162,6 +1221,9 @@ mod tests {
         );
         assert!(MeiliEngine::new("http://127.0.0.1:7700/", Some("k".into()), pool.clone()).is_ok());
         assert!(MeiliEngine::new("https://meili.example", None, pool.clone()).is_err());
-        assert!(MeiliEngine::new("http://127.0.0.1:7700", Some("bad\nkey".into()), pool).is_err());
+        assert!(MeiliEngine::new("http://127.0.0.1:7700", Some("bad\nkey".into()), pool.clone()).is_err());
+        let two = MeiliEngine::new("http://10.0.0.1:7700, http://10.0.0.2:7700/", None, pool.clone());
+        assert_eq!(two.map(|e| e.clients.len()).ok(), Some(2));
+        assert!(MeiliEngine::new("http://10.0.0.1:7700,https://10.0.0.2", None, pool).is_err());
     }
 }
