@@ -1,0 +1,681 @@
+//! The container image and the Helm chart, checked without Docker or Helm (neither runs on the
+//! development machines): the Dockerfile is parsed and checked against the repository, and the
+//! chart is rendered by a small Go-template renderer (gotpl.rs) for the default values and the
+//! variants operators use, then its manifests are parsed and checked against each other, the
+//! image and the application's code. Each group of checks is also run on a broken copy, so a
+//! check that could never fail would show here.
+//!
+//! Run: `cargo test --test deploy`.
+
+mod chart;
+mod dockerfile;
+mod gotpl;
+mod repo;
+mod yaml;
+
+use chart::{check, render, render_mutated, s, Mutation, BUILTIN_APIS, PROMETHEUS_API};
+use dockerfile::{copy, exec_form, files_under, Dockerfile, Ignore};
+use repo::App;
+
+fn docker() -> Dockerfile {
+    Dockerfile::parse(&repo::read("Dockerfile")).expect("the Dockerfile parses")
+}
+
+fn with_prometheus() -> Vec<&'static str> {
+    let mut apis = BUILTIN_APIS.to_vec();
+    apis.push(PROMETHEUS_API);
+    apis
+}
+
+fn chart_values() -> gotpl::Value {
+    yaml::load_one(&repo::read("helm/tradeport/values.yaml"), yaml::Numbers::Float).expect("values.yaml")
+}
+
+// ------------------------------------------------------------------------------------------
+// The Dockerfile.
+
+fn version_at_least(have: &str, need: &str) -> bool {
+    let parse = |v: &str| v.split('.').map(|x| x.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    parse(have) >= parse(need)
+}
+
+/// Everything wrong with the Dockerfile and .dockerignore, checked against the repository.
+fn check_docker(text: &str, ignore: &str, app: &App) -> Vec<String> {
+    let mut p = Vec::new();
+    let df = match Dockerfile::parse(text) {
+        Ok(df) => df,
+        Err(e) => return vec![e],
+    };
+    let ignore = Ignore::parse(ignore);
+    let root = repo::root();
+    if df.stages.len() < 2 {
+        p.push("not a multi-stage build".into());
+    }
+    let bin = &app.package;
+    if !app.bins.contains(bin) {
+        p.push(format!("Cargo builds no binary named {bin}"));
+    }
+    // Builder.
+    let Some(builder) = df.stage("builder") else {
+        p.push("no stage named builder".into());
+        return p;
+    };
+    match builder.from.strip_prefix("rust:") {
+        Some(tag) => {
+            let version = tag.split('-').next().unwrap_or("");
+            if !version_at_least(version, &app.rust_version) {
+                p.push(format!(
+                    "builder image rust:{tag} is older than Cargo.toml's rust-version {}",
+                    app.rust_version
+                ));
+            }
+            if !tag.contains("bookworm") {
+                p.push(format!("builder image rust:{tag} is not Debian bookworm, the runtime's release"));
+            }
+        }
+        None => p.push(format!("builder is not the official rust image: {}", builder.from)),
+    }
+    let runs: Vec<&str> = builder.all("RUN").map(|i| i.args.as_str()).collect();
+    if !runs.iter().any(|r| r.contains("libpq-dev")) {
+        p.push("builder does not install libpq-dev (diesel links libpq)".into());
+    }
+    let build_cmd = format!("cargo build --release --locked --bin {bin}");
+    // The command as a whole word: `--bin tradeport-server` is another binary.
+    let runs_build = |args: &str| {
+        args.match_indices(&build_cmd).any(|(at, m)| {
+            args[at + m.len()..].chars().next().is_none_or(|c| c.is_whitespace() || c == '&' || c == ';')
+        })
+    };
+    let builds: Vec<usize> = builder
+        .instrs
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.cmd == "RUN" && runs_build(&i.args))
+        .map(|(n, _)| n)
+        .collect();
+    if builds.len() < 2 {
+        p.push(format!("builder needs a dependency build and a final build, both `{build_cmd}`"));
+    }
+    // The dependency layer: the stub step creates every explicit target path of Cargo.toml.
+    if let Some(first) = builds.first() {
+        let stub = &builder.instrs[*first].args;
+        let mut needed = app.target_paths.clone();
+        needed.extend(["src/main.rs".to_string(), "src/lib.rs".to_string()]);
+        for path in &needed {
+            if !stub.contains(path.as_str()) {
+                p.push(format!("the dependency stub does not create {path}, which Cargo.toml needs"));
+            }
+        }
+        let copied_before: Vec<String> = builder.instrs[..*first]
+            .iter()
+            .filter(|i| i.cmd == "COPY")
+            .filter_map(|i| copy(i).ok())
+            .flat_map(|c| c.sources)
+            .collect();
+        if !copied_before.iter().any(|s| s == "Cargo.lock") || copied_before.iter().any(|s| s == "src") {
+            p.push("the dependency layer must copy Cargo.toml and Cargo.lock only, before the sources".into());
+        }
+    }
+    // The sources that are compiled in must be in the builder before the last build.
+    let last_build = builds.last().copied().unwrap_or(0);
+    let copied: Vec<String> = builder.instrs[..last_build]
+        .iter()
+        .filter(|i| i.cmd == "COPY")
+        .filter_map(|i| copy(i).ok())
+        .flat_map(|c| c.sources)
+        .collect();
+    let mut compiled_in = app.include_dirs.clone();
+    compiled_in.insert("src".to_string());
+    for dir in &compiled_in {
+        if !copied.iter().any(|c| c.trim_end_matches('/') == dir) {
+            p.push(format!("builder does not copy {dir}/, which the code compiles in (include_str!)"));
+        }
+    }
+    // Every COPY from the context exists and is not ignored; every --from is an earlier stage.
+    for (n, stage) in df.stages.iter().enumerate() {
+        for i in stage.all("COPY") {
+            let c = match copy(i) {
+                Ok(c) => c,
+                Err(e) => {
+                    p.push(e);
+                    continue;
+                }
+            };
+            if let Some(from) = &c.from {
+                if !df.stages[..n].iter().any(|s| s.name.as_deref() == Some(from.as_str())) {
+                    p.push(format!("line {}: COPY --from={from} is not an earlier stage", c.line));
+                }
+                continue;
+            }
+            for src in &c.sources {
+                let files = files_under(&root, src.trim_end_matches('/'));
+                if files.is_empty() {
+                    p.push(format!("line {}: COPY {src}: no such file in the repository", c.line));
+                }
+                if ignore.excluded(src.trim_end_matches('/')) {
+                    p.push(format!("line {}: COPY {src}: excluded by .dockerignore", c.line));
+                } else if let Some(f) = files.iter().find(|f| ignore.excluded(f)) {
+                    p.push(format!("line {}: COPY {src}: {f} inside it is excluded by .dockerignore", c.line));
+                }
+            }
+        }
+    }
+    for never in ["target", ".git", "helm", "docs"] {
+        if !ignore.excluded(never) {
+            p.push(format!(".dockerignore lets {never}/ into the build context"));
+        }
+    }
+    // Runtime.
+    let rt = df.runtime();
+    if !rt.from.starts_with("debian:bookworm-slim") {
+        p.push(format!("runtime is {}, not debian:bookworm-slim", rt.from));
+    }
+    let rt_runs: String = rt.all("RUN").map(|i| i.args.as_str()).collect::<Vec<_>>().join(" ");
+    for pkg in ["libpq5", "ca-certificates", "fonts-dejavu-core"] {
+        if !rt_runs.split_whitespace().any(|w| w == pkg) {
+            p.push(format!("runtime does not install {pkg}"));
+        }
+    }
+    for pkg in ["libpq-dev", "build-essential", "gcc", "cargo", "poppler-utils", "python3", "curl"] {
+        if rt_runs.split_whitespace().any(|w| w == pkg) {
+            p.push(format!("runtime installs {pkg}, which the binary does not need"));
+        }
+    }
+    if !rt_runs.contains("--no-install-recommends") || !rt_runs.contains("rm -rf /var/lib/apt/lists") {
+        p.push("runtime apt-get without --no-install-recommends or without cleaning its lists".into());
+    }
+    let font_dir = toml::from_str::<toml::Value>(&repo::read("config/default.toml"))
+        .ok()
+        .and_then(|t| t.get("documents")?.get("font_dir")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if font_dir != "/usr/share/fonts/truetype/dejavu" {
+        p.push(format!("documents.font_dir is {font_dir}, not where fonts-dejavu-core installs DejaVu"));
+    }
+    let rt_copies: Vec<dockerfile::Copy> = rt.all("COPY").filter_map(|i| copy(i).ok()).collect();
+    let bin_copy = rt_copies.iter().find(|c| c.from.as_deref() == Some("builder"));
+    let builder_dir = builder.workdir().unwrap_or("/");
+    match bin_copy {
+        Some(c)
+            if c.sources == [format!("{builder_dir}/target/release/{bin}")]
+                && c.dest == format!("/usr/local/bin/{bin}") => {}
+        _ => p.push(format!("runtime does not copy {builder_dir}/target/release/{bin} to /usr/local/bin/{bin}")),
+    }
+    let workdir = rt.workdir().unwrap_or("");
+    if workdir.is_empty() {
+        p.push("runtime has no WORKDIR".into());
+    }
+    for dir in ["templates", "static", "config", "tenants", "migrations"] {
+        if !rt_copies.iter().any(|c| {
+            c.from.is_none()
+                && c.sources.iter().any(|s| s.trim_end_matches('/') == dir)
+                && (c.dest == format!("./{dir}") || c.dest == format!("{workdir}/{dir}"))
+        }) {
+            p.push(format!("runtime does not copy {dir}/ into the working directory"));
+        }
+    }
+    match rt.uid() {
+        Some(0) | None => p.push(format!(
+            "runtime USER is {:?}: it must be a numeric non-root user",
+            rt.last("USER").map(|i| &i.args)
+        )),
+        Some(_) => {}
+    }
+    if rt.instrs.iter().rposition(|i| i.cmd == "USER") < rt.instrs.iter().rposition(|i| i.cmd == "RUN") {
+        p.push("a RUN after the last USER runs as that user; put USER last".into());
+    }
+    let env = rt.env();
+    for (k, v) in &env {
+        if !app.reads_env(k) {
+            p.push(format!("ENV {k}: the application never reads it"));
+        }
+        if k.ends_with("_DIR") && !v.starts_with('/') {
+            p.push(format!("ENV {k}={v}: data directories must be absolute (the working directory is read-only)"));
+        }
+    }
+    let volumes: String = rt.all("VOLUME").map(|i| i.args.clone()).collect();
+    for dir in ["TRADEPORT__SERVER__MEDIA_DIR", "TRADEPORT__EXCHANGE__DIR", "TRADEPORT__DOCUMENTS__EDO_DIR"] {
+        match env.get(dir) {
+            Some(d) if volumes.contains(d.rsplit_once('/').map(|(a, _)| a).unwrap_or("")) => {}
+            _ => p.push(format!("{dir} is not set to a path under the VOLUME")),
+        }
+    }
+    let bind_port: Option<u16> = env.get("TRADEPORT_BIND").and_then(|b| b.rsplit(':').next()?.parse().ok());
+    let exposed = rt.exposed();
+    if bind_port.is_none_or(|port| !exposed.contains(&port))
+        || !env.get("TRADEPORT_BIND").is_some_and(|b| b.starts_with("0.0.0.0:"))
+    {
+        p.push(format!(
+            "TRADEPORT_BIND {:?} must listen on 0.0.0.0 at an EXPOSEd port {exposed:?}",
+            env.get("TRADEPORT_BIND")
+        ));
+    }
+    let values = chart_values();
+    for port in [chart::int(&values, "web.port"), chart::int(&values, "worker.port")] {
+        if port.is_none_or(|x| !exposed.contains(&(x as u16))) {
+            p.push(format!("the chart's port {port:?} is not EXPOSEd"));
+        }
+    }
+    match rt.last("ENTRYPOINT").map(exec_form) {
+        Some(Ok(e)) if e == [bin.clone()] => {}
+        other => p.push(format!("ENTRYPOINT must be [\"{bin}\"], is {other:?}")),
+    }
+    match rt.last("CMD").map(exec_form) {
+        Some(Ok(c)) if c.first().is_some_and(|c| app.subcommands.contains(c)) && c[0] == "serve" => {}
+        other => p.push(format!("CMD must be [\"serve\"], a subcommand of the CLI, is {other:?}")),
+    }
+    p
+}
+
+#[test]
+fn the_dockerfile_builds_the_cargo_binary_and_runs_it_as_a_non_root_user() {
+    let app = App::load();
+    let problems = check_docker(&repo::read("Dockerfile"), &repo::read(".dockerignore"), &app);
+    assert!(problems.is_empty(), "Dockerfile problems:\n{}", problems.join("\n"));
+    let df = docker();
+    assert_eq!(df.stages.len(), 2);
+    assert_eq!(df.runtime().uid(), Some(10001));
+    assert_eq!(df.stage("builder").map(|s| s.from.as_str()), Some("rust:1.89-bookworm"));
+}
+
+#[test]
+fn a_broken_dockerfile_is_caught() {
+    let app = App::load();
+    let good = repo::read("Dockerfile");
+    let ignore = repo::read(".dockerignore");
+    let cases: &[(&str, &str, &str)] = &[
+        ("USER 10001:10001", "USER root", "non-root"),
+        ("USER 10001:10001", "USER 0", "non-root"),
+        ("COPY tenants ./tenants", "COPY tenant ./tenants", "no such file"),
+        ("COPY tenants ./tenants", "", "tenants/"),
+        ("EXPOSE 8080 9090", "EXPOSE 8000 9090", "EXPOSE"),
+        ("ENTRYPOINT [\"tradeport\"]", "ENTRYPOINT [\"trade-port\"]", "ENTRYPOINT"),
+        ("ENTRYPOINT [\"tradeport\"]", "ENTRYPOINT tradeport", "ENTRYPOINT"),
+        ("CMD [\"serve\"]", "CMD [\"run\"]", "CMD"),
+        ("--bin tradeport \\\n && strip", "--bin tradeport-server \\\n && strip", "final build"),
+        ("ARG RUST_VERSION=1.89", "ARG RUST_VERSION=1.80", "rust-version"),
+        (
+            "COPY static ./static\nCOPY templates ./templates\nRUN touch",
+            "COPY templates ./templates\nRUN touch",
+            "static/",
+        ),
+        ("libpq5 ca-certificates", "ca-certificates", "libpq5"),
+        ("--from=builder", "--from=build", "earlier stage"),
+        ("echo 'fn main() {}' > tests/api/main.rs", "true", "tests/api/main.rs"),
+        (
+            "TRADEPORT__SERVER__MEDIA_DIR=/var/lib/tradeport/media",
+            "TRADEPORT__SERVER__MEDIA_DIRS=/var/lib/tradeport/media",
+            "never reads",
+        ),
+        ("FROM debian:${DEBIAN_RELEASE}-slim", "FROM debian:${DEBIAN_RELEAS}-slim", "no ARG default"),
+        ("VOLUME", "VOLUMES", "unknown instruction"),
+    ];
+    for (from, to, expect) in cases {
+        assert!(good.contains(from), "mutation source {from:?} is not in the Dockerfile");
+        let bad = good.replacen(from, to, 1);
+        let problems = check_docker(&bad, &ignore, &app);
+        assert!(
+            problems.iter().any(|p| p.contains(expect)),
+            "replacing {from:?} by {to:?} should be caught ({expect}); got {problems:?}"
+        );
+    }
+    for (from, to, expect) in [("!templates/", "", "excluded by .dockerignore"), ("*\n", "", "lets target/")] {
+        assert!(ignore.contains(from));
+        let problems = check_docker(&good, &ignore.replacen(from, to, 1), &app);
+        assert!(problems.iter().any(|p| p.contains(expect)), ".dockerignore without {from:?}: {problems:?}");
+    }
+}
+
+#[test]
+fn dockerignore_follows_dockers_rules() {
+    let ig = Ignore::parse("*\n!src/\n!config\nsrc/**/*.swp\n!templates/\ntemplates/secret?.txt\n");
+    assert!(ig.excluded("target"));
+    assert!(ig.excluded("target/debug/tradeport"));
+    assert!(!ig.excluded("src"));
+    assert!(!ig.excluded("src/cli/mod.rs"));
+    assert!(ig.excluded("src/cli/.mod.rs.swp"));
+    assert!(!ig.excluded("config/prod.toml"));
+    assert!(ig.excluded("templates/secret1.txt"));
+    assert!(!ig.excluded("templates/secret12.txt"));
+    assert!(ig.excluded("Dockerfile"));
+}
+
+// ------------------------------------------------------------------------------------------
+// The chart.
+
+fn kinds(r: &chart::Rendered) -> Vec<String> {
+    let mut k: Vec<String> = r.kinds().into_iter().map(|(k, n)| format!("{k}/{n}")).collect();
+    k.sort();
+    k
+}
+
+fn assert_clean(r: &chart::Rendered, what: &str) {
+    let problems = check(r, &App::load(), &docker());
+    assert!(problems.is_empty(), "{what}: chart problems:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_chart_renders_a_consistent_release_with_default_values() {
+    let r = render("", BUILTIN_APIS).expect("renders");
+    assert_clean(&r, "defaults");
+    assert_eq!(
+        kinds(&r),
+        [
+            "ConfigMap/shop-tradeport-config",
+            "ConfigMap/shop-tradeport-migrate-config",
+            "Deployment/shop-tradeport-web",
+            "Deployment/shop-tradeport-worker",
+            "HorizontalPodAutoscaler/shop-tradeport-web",
+            "Ingress/shop-tradeport",
+            "Job/shop-tradeport-migrate",
+            "PersistentVolumeClaim/shop-tradeport-data",
+            "PodDisruptionBudget/shop-tradeport-web",
+            "Service/shop-tradeport",
+            "Service/shop-tradeport-worker",
+        ]
+    );
+    let web = r.component("Deployment", "web").expect("web");
+    let c = &chart::list(web, "spec.template.spec.containers")[0];
+    assert_eq!(chart::env_value(c, "TRADEPORT__SERVER__DRAIN_SECS").as_deref(), Some("5"));
+    assert_eq!(chart::env_value(c, "TRADEPORT_BASE_DOMAIN").as_deref(), Some("tradeport.example.com"));
+    assert_eq!(chart::int(web, "spec.template.spec.terminationGracePeriodSeconds"), Some(45));
+    let ing = r.of_kind("Ingress")[0];
+    let hosts: Vec<&str> = chart::list(ing, "spec.rules").iter().map(|x| s(x, "host")).collect();
+    assert_eq!(hosts, ["tradeport.example.com", "*.tradeport.example.com"]);
+    let pvc = r.of_kind("PersistentVolumeClaim")[0];
+    assert_eq!(chart::list(pvc, "spec.accessModes"), [gotpl::Value::Str("ReadWriteMany".into())]);
+    assert!(r.notes.contains("https://tradeport.example.com/"), "{}", r.notes);
+    assert!(!r.notes.contains("WARNING"), "{}", r.notes);
+    // Every secret is a reference: no values of secrets anywhere in the output.
+    let all: String = r.raw.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(!all.contains("postgres://"), "a database URL in the output");
+}
+
+#[test]
+fn the_chart_variants_operators_use_render_and_hold_together() {
+    // Ingress and autoscaling off: no Ingress, no HPA, fixed replicas.
+    let r =
+        render("ingress: {enabled: false}\nautoscaling: {web: {enabled: false}}\nweb: {replicas: 3}\n", BUILTIN_APIS)
+            .expect("renders");
+    assert_clean(&r, "ingress and autoscaling off");
+    assert!(r.of_kind("Ingress").is_empty() && r.of_kind("HorizontalPodAutoscaler").is_empty());
+    let web = r.component("Deployment", "web").expect("web");
+    assert_eq!(chart::int(web, "spec.replicas"), Some(3));
+    assert!(r.notes.contains("port-forward"), "{}", r.notes);
+
+    // ServiceMonitor: only with the Prometheus operator's API, and then over web and worker.
+    let without = render("", BUILTIN_APIS).expect("renders");
+    assert!(without.of_kind("ServiceMonitor").is_empty());
+    let with = render("", &with_prometheus()).expect("renders");
+    assert_clean(&with, "with the Prometheus operator");
+    let sm = with.of_kind("ServiceMonitor");
+    assert_eq!(sm.len(), 1);
+    let ports: Vec<&str> = chart::list(sm[0], "spec.endpoints").iter().map(|e| s(e, "port")).collect();
+    assert_eq!(ports, ["http", "metrics"]);
+    let off = render("serviceMonitor: {enabled: false}", &with_prometheus()).expect("renders");
+    assert!(off.of_kind("ServiceMonitor").is_empty());
+
+    // An existing claim: no PVC of the chart's, the pods mount that claim.
+    let r = render("persistence: {existingClaim: shared-files}", BUILTIN_APIS).expect("renders");
+    assert_clean(&r, "existing claim");
+    assert!(r.of_kind("PersistentVolumeClaim").is_empty());
+    let vols = chart::list(r.component("Deployment", "worker").expect("worker"), "spec.template.spec.volumes");
+    assert!(vols.iter().any(|v| s(v, "persistentVolumeClaim.claimName") == "shared-files"));
+
+    // Persistence off: emptyDir and a warning.
+    let r = render("persistence: {enabled: false}", BUILTIN_APIS).expect("renders");
+    assert_clean(&r, "persistence off");
+    assert!(r.of_kind("PersistentVolumeClaim").is_empty());
+    assert!(r.notes.contains("WARNING: persistence is off"), "{}", r.notes);
+    let r = render("persistence: {accessModes: [ReadWriteOnce]}", BUILTIN_APIS).expect("renders");
+    assert!(r.notes.contains("not ReadWriteMany"), "{}", r.notes);
+
+    // No separate worker: the web pods run the jobs; nothing scrapes a worker port.
+    let r = render("worker: {enabled: false}", &with_prometheus()).expect("renders");
+    assert_clean(&r, "worker off");
+    assert!(r.component("Deployment", "worker").is_none());
+    let sm = r.of_kind("ServiceMonitor");
+    assert_eq!(chart::list(sm[0], "spec.endpoints").len(), 1);
+
+    // Everything on: custom domains with cert-manager, every optional service, worker HPA and
+    // PDB, settings passed as environment, a fixed image tag.
+    let all = "
+ingress:
+  customDomains: [shop.acme-supplies.ru, b2b.textile.example]
+  certManager: {enabled: true, clusterIssuer: letsencrypt-dns}
+meilisearch: {enabled: true}
+stripe: {enabled: true, publishableKey: pk_live_123}
+smtp: {enabled: true}
+autoscaling: {worker: {enabled: true}}
+podDisruptionBudget: {worker: {enabled: true}}
+settings:
+  database: {pool_max_size: 16, migrate_workers: 8}
+  server: {workers: 4}
+image: {tag: 0.1.0-rc1}
+extraEnv:
+  - {name: RUST_LOG, value: info}
+";
+    let r = render(all, &with_prometheus()).expect("renders");
+    assert_clean(&r, "everything on");
+    let ing = r.of_kind("Ingress")[0];
+    let ann = chart::at(ing, "metadata.annotations").expect("annotations");
+    assert!(
+        matches!(ann, gotpl::Value::Map(m) if m.get("cert-manager.io/cluster-issuer") == Some(&gotpl::Value::Str("letsencrypt-dns".into())))
+    );
+    let tls = chart::list(ing, "spec.tls");
+    assert_eq!(tls.len(), 3, "one certificate for the base and wildcard hosts, one per custom domain");
+    assert_eq!(s(&tls[1], "secretName"), "shop-tradeport-shop-acme-supplies-ru-tls");
+    let c = &chart::list(r.component("Deployment", "web").expect("web"), "spec.template.spec.containers")[0];
+    assert_eq!(chart::env_value(c, "TRADEPORT__DATABASE__POOL_MAX_SIZE").as_deref(), Some("16"));
+    assert_eq!(chart::env_value(c, "STRIPE_PUBLISHABLE_KEY").as_deref(), Some("pk_live_123"));
+    assert_eq!(s(c, "image"), "tradeport:0.1.0-rc1");
+    assert_eq!(r.of_kind("HorizontalPodAutoscaler").len(), 2);
+    assert_eq!(r.of_kind("PodDisruptionBudget").len(), 2);
+}
+
+#[test]
+fn the_example_values_file_renders_cleanly() {
+    let example = repo::read("helm/tradeport/values-example.yaml");
+    let r = render(&example, &with_prometheus()).expect("renders");
+    assert_clean(&r, "values-example.yaml");
+    // Every key of the example exists in values.yaml (a typo would be silently ignored by Helm).
+    fn keys(v: &gotpl::Value, prefix: &str, out: &mut Vec<String>) {
+        if let gotpl::Value::Map(m) = v {
+            for (k, x) in m {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                out.push(path.clone());
+                if !matches!(
+                    k.as_str(),
+                    "settings"
+                        | "annotations"
+                        | "labels"
+                        | "podAnnotations"
+                        | "nodeSelector"
+                        | "resources"
+                        | "affinity"
+                ) {
+                    keys(x, &path, out);
+                }
+            }
+        }
+    }
+    let mut example_keys = Vec::new();
+    keys(&yaml::load_one(&example, yaml::Numbers::Float).expect("parses"), "", &mut example_keys);
+    let defaults = chart_values();
+    for k in example_keys {
+        assert!(chart::at(&defaults, &k).is_some(), "values-example.yaml sets {k}, which values.yaml does not have");
+    }
+}
+
+#[test]
+fn operator_mistakes_fail_the_render_with_a_clear_message() {
+    let err = render("web: {terminationGracePeriodSeconds: 30}", BUILTIN_APIS).err().expect("refused");
+    assert!(err.contains("must exceed web.drainSecs + web.shutdownTimeoutSecs (35)"), "{err}");
+    let err = render("baseDomain: \"\"", BUILTIN_APIS).err().expect("refused");
+    assert!(err.contains("baseDomain is required"), "{err}");
+    let err = render("config: {profile: staging}", BUILTIN_APIS).err().expect("refused");
+    assert!(err.contains("set config.profileToml"), "{err}");
+    let ok =
+        render("config: {profile: dev, profileToml: \"[log]\\nformat = 'json'\\n\"}", BUILTIN_APIS).expect("renders");
+    assert_clean(&ok, "own profile file");
+}
+
+#[test]
+fn the_chart_copy_of_the_profile_file_and_its_version_match_the_repository() {
+    assert_eq!(
+        repo::read("helm/tradeport/files/prod.toml"),
+        repo::read("config/prod.toml"),
+        "helm/tradeport/files/prod.toml must equal config/prod.toml: cp config/prod.toml helm/tradeport/files/prod.toml"
+    );
+    let meta = yaml::load_one(&repo::read("helm/tradeport/Chart.yaml"), yaml::Numbers::AsWritten).expect("Chart.yaml");
+    assert_eq!(s(&meta, "apiVersion"), "v2");
+    assert_eq!(s(&meta, "appVersion"), App::load().version, "Chart.yaml appVersion must be Cargo.toml's version");
+}
+
+#[test]
+fn a_broken_chart_is_caught() {
+    let app = App::load();
+    let df = docker();
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "service.yaml",
+            "app.kubernetes.io/component: web\n  ports:",
+            "app.kubernetes.io/component: worker\n  ports:",
+            "web",
+        ),
+        ("service.yaml", "targetPort: http", "targetPort: web", "targetPort"),
+        (
+            "hpa.yaml",
+            "name: {{ include \"tradeport.fullname\" . }}-web\n  minReplicas",
+            "name: {{ include \"tradeport.fullname\" . }}-api\n  minReplicas",
+            "scales",
+        ),
+        (
+            "pdb.yaml",
+            "app.kubernetes.io/component: web\n{{- end }}",
+            "app.kubernetes.io/component: webb\n{{- end }}",
+            "PDB",
+        ),
+        ("deployment-web.yaml", "path: /readyz", "path: /ready", "not served"),
+        (
+            "deployment-web.yaml",
+            "port: http\n            periodSeconds: 5",
+            "port: web\n            periodSeconds: 5",
+            "not a container port",
+        ),
+        ("deployment-web.yaml", "args: [\"serve\", \"--no-worker\"]", "args: [\"serve\"]", "args"),
+        (
+            "deployment-web.yaml",
+            "terminationGracePeriodSeconds: {{ .Values.web.terminationGracePeriodSeconds }}",
+            "terminationGracePeriodSeconds: 20",
+            "terminationGracePeriodSeconds",
+        ),
+        (
+            "deployment-web.yaml",
+            "name: TRADEPORT__SERVER__DRAIN_SECS",
+            "name: TRADEPORT__SERVER__DRAIN_SECONDS",
+            "never reads",
+        ),
+        (
+            "_helpers.tpl",
+            "name: {{ .Values.redis.existingSecret | quote }}",
+            "name: redis-credentials",
+            "not named in values",
+        ),
+        ("_helpers.tpl", "mountPath: /tmp", "mountPath: /scratch", "/tmp"),
+        (
+            "_helpers.tpl",
+            "mountPath: /etc/tradeport\n  readOnly",
+            "mountPath: /etc/config\n  readOnly",
+            "TRADEPORT_CONFIG_DIR",
+        ),
+        (
+            "_helpers.tpl",
+            "value: {{ printf \"%s/media\" .Values.persistence.mountPath | quote }}",
+            "value: data/media",
+            "MEDIA_DIR",
+        ),
+        (
+            "job-migrate.yaml",
+            "pre-install,pre-upgrade\n    \"helm.sh/hook-weight\": \"0\"",
+            "post-install,post-upgrade\n    \"helm.sh/hook-weight\": \"0\"",
+            "pre-install",
+        ),
+        (
+            "job-migrate.yaml",
+            "\"helm.sh/hook-weight\": \"-10\"",
+            "\"helm.sh/hook-weight\": \"10\"",
+            "hook created before",
+        ),
+        (
+            "job-migrate.yaml",
+            "-migrate-config\n        - name: tmp",
+            "-config\n        - name: tmp",
+            "hook created before",
+        ),
+        ("job-migrate.yaml", "restartPolicy: Never", "restartPolicy: OnFailure", "restartPolicy"),
+        ("ingress.yaml", "number: {{ $port }}", "number: 8080", "routes to"),
+        ("ingress.yaml", "{{- $hosts = append $hosts (printf \"*.%s\" .Values.baseDomain) -}}", "", "wildcard"),
+        ("servicemonitor.yaml", "- port: metrics", "- port: worker-metrics", "endpoint port"),
+        ("configmap.yaml", "{{ .Values.config.profile }}.toml: |", "default.toml: |", "ConfigMap"),
+        (
+            "deployment-worker.yaml",
+            "checksum/config: {{ include \"tradeport.configData\" . | sha256sum }}",
+            "checksum/config: \"0\"",
+            "checksum",
+        ),
+        ("_helpers.tpl", "- name: TRADEPORT_JWT_SECRET", "- name: JWT_SECRET", "never reads"),
+        (
+            "pvc.yaml",
+            "{{- include \"tradeport.labels\" . | nindent 4 }}\n  annotations",
+            "{{- include \"tradeport.labels\" . | nindent 4 }}\n    app.kubernetes.io/name: dup\n  annotations",
+            "duplicate key",
+        ),
+        ("service.yaml", "port: {{ .Values.service.port }}", "port: {{ .Values.service }}", "printing a map"),
+        (
+            "deployment-web.yaml",
+            "printf \"0.0.0.0:%d\" (int .Values.web.port)",
+            "printf \"0.0.0.0:%d\" .Values.web.port",
+            "%d of a float64",
+        ),
+        (
+            "pvc.yaml",
+            "storage: {{ .Values.persistence.size }}",
+            "storage: {{ .Values.persistence.sizes }}",
+            "no key \"sizes\"",
+        ),
+        ("pvc.yaml", "{{ .Values.persistence.size }}", "{{ .Values.persistence.size | b64enc }}", "not supported"),
+        (
+            "pvc.yaml",
+            "{{- with .Values.persistence.storageClass }}",
+            "{{- with .Values.persistence.storageClass }}{{ break }}",
+            "not supported",
+        ),
+        ("pvc.yaml", "storage: {{ .Values.persistence.size }}", "storage: {{ .Values.persistence.size }", "unexpected"),
+    ];
+    let mut checked = 0;
+    for (file, from, to, expect) in cases {
+        let apis = with_prometheus();
+        let outcome = render_mutated("", &apis, &[Mutation { file, from, to }]);
+        let problems = match outcome {
+            Err(e) => vec![e],
+            Ok(r) => check(&r, &app, &df),
+        };
+        assert!(
+            problems.iter().any(|p| p.contains(expect)),
+            "{file}: replacing {from:?} by {to:?} should be caught ({expect}); got {problems:#?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25);
+}
+
+/// Prints the chart rendered with `values-example.yaml` (and the Prometheus operator's API), for
+/// reading it without Helm: `cargo test --test deploy -- --ignored --nocapture print_rendered`.
+#[test]
+#[ignore = "prints the rendered chart; run it by name"]
+fn print_rendered_example() {
+    let r = render(&repo::read("helm/tradeport/values-example.yaml"), &with_prometheus()).expect("renders");
+    for (file, text) in &r.raw {
+        println!("# Source: tradeport/templates/{file}\n{text}\n---");
+    }
+}
