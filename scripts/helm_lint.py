@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Lints helm/tradeport with the real Helm engine for the default values and the variants
-tests/deploy renders (a cross-check of that test's own renderer).
+tests/deploy renders, and compares Helm's rendering of every template with the rendering of
+that test's own Go-template renderer (printed by its ignored test `print_rendered`).
 
 No helm binary can be installed on the development machines; the PyPI package helm-sdkpy
 ships Helm's Go code as a shared library with `lint` (it renders every template and parses
 the output, as `helm lint` does), but neither `template` nor custom values, so each variant is
-linted as a copy of the chart whose values.yaml has the variant merged in. `lint` renders
-without the Prometheus operator's API, so the ServiceMonitor branch is not exercised here.
+linted as a copy of the chart whose values.yaml has the variant merged in. To see what Helm
+rendered, the copy gets one more template that passes each template's output to `fail`: in
+lint mode Helm only logs a `fail` message, so the log carries every rendered file. `lint`
+renders an upgrade of `test-release` in no namespace and without the Prometheus operator's
+API, so the ServiceMonitor branch is not compared here, and the test's renderer is run the same way.
 
     pip install --python-version 3.12 --only-binary=:all: --no-deps --target /tmp/helm-sdkpy helm-sdkpy
     pip install cffi pyyaml
@@ -16,9 +20,12 @@ Exit status 0 when every variant lints without errors; 2 when helm-sdkpy is not 
 """
 import asyncio
 import copy
+import difflib
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -78,9 +85,25 @@ def main():
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())
     failed = 0
     for name, over in VARIANTS.items():
-        errors, _ = lint(Lint, config, defaults, over)
-        failed += bool(errors)
-        print(f"{'BAD' if errors else 'ok '} {name}: " + (json.dumps(errors) if errors else "lints clean"))
+        errors, log = lint(Lint, config, defaults, over, dump=True)
+        helm = dumped(log)
+        ours = ours_rendered(over)
+        same_text = [f for f in helm if ours.get(f) == helm[f]]
+        same_yaml = [f for f in helm if f not in same_text and same_documents(ours.get(f), helm[f])]
+        differ = [f for f in helm if f not in same_text and f not in same_yaml]
+        missing = sorted(set(ours) ^ set(helm))
+        bad = bool(errors) or bool(differ) or bool(missing) or not helm
+        failed += bad
+        print(
+            f"{'BAD' if bad else 'ok '} {name}: " + (json.dumps(errors) + " " if errors else "lints clean, ")
+            + f"{len(same_text)} of {len(helm)} templates rendered byte-identical to Helm's"
+            + (f", {len(same_yaml)} as the same YAML ({', '.join(same_yaml)})" if same_yaml else "")
+            + (f", DIFFERENT: {', '.join(differ)}" if differ else "")
+            + (f", rendered by one side only: {missing}" if missing else "")
+        )
+        for f in differ:
+            diff = difflib.unified_diff(helm[f].splitlines(), (ours.get(f) or "").splitlines(), "helm", "tests/deploy", lineterm="")
+            print("\n".join(list(diff)[:40]))
     for name, (over, message) in REFUSED.items():
         _, log = lint(Lint, config, defaults, over)
         ok = message in log
@@ -91,12 +114,21 @@ def main():
     return 1 if failed else 0
 
 
-def lint(Lint, config, defaults, over):
+DUMP = """{{- range $name := list %s }}
+{{- fail (printf "DUMP %%s\\n%%s" $name (include (printf "tradeport/templates/%%s" $name) $)) }}
+{{- end }}
+"""
+
+
+def lint(Lint, config, defaults, over, dump=False):
     """Lints a copy of the chart with `over` merged into its values; (errors, Helm's log)."""
     with tempfile.TemporaryDirectory() as tmp:
         chart = Path(tmp) / "tradeport"
         shutil.copytree(CHART, chart)
         (chart / "values.yaml").write_text(yaml.safe_dump(merge(defaults, over), sort_keys=False))
+        if dump:
+            names = sorted(p.name for p in (CHART / "templates").iterdir() if not p.name.startswith("_"))
+            (chart / "templates" / "zz-dump.yaml").write_text(DUMP % " ".join(json.dumps(n) for n in names))
         log_path = Path(tmp) / "helm.log"
         sys.stderr.flush()
         saved = os.dup(2)
@@ -110,6 +142,45 @@ def lint(Lint, config, defaults, over):
         log = log_path.read_text()
     errors = [m for m in result.get("Messages") or [] if m.get("Severity", 0) >= 3]
     return errors, log
+
+
+def dumped(log):
+    """The templates Helm rendered, from the `fail` messages of its log."""
+    out = {}
+    for m in re.finditer(r'message="((?:[^"\\]|\\.)*)"', log):
+        text = json.loads('"' + m.group(1) + '"')
+        if text.startswith("DUMP "):
+            name, _, body = text[5:].partition("\n")
+            out[name] = body
+    return out
+
+
+def ours_rendered(over):
+    """The same templates rendered by tests/deploy's renderer, as Helm's lint renders them."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(yaml.safe_dump(over))
+        f.flush()
+        env = dict(os.environ, DEPLOY_VALUES=f.name, DEPLOY_RELEASE="test-release", DEPLOY_NAMESPACE="",
+                   DEPLOY_UPGRADE="1", DEPLOY_PROMETHEUS="0")
+        out = subprocess.run(
+            ["cargo", "test", "-q", "--test", "deploy", "--", "--ignored", "--nocapture", "--exact", "print_rendered"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        ).stdout
+    body = out[out.index("=== ") : out.index("=== END")]
+    files = {}
+    for chunk in body.split("=== ")[1:]:
+        name, _, text = chunk.partition("\n")
+        files[name] = text[:-1] if text.endswith("\n") else text
+    return files
+
+
+def same_documents(a, b):
+    if a is None:
+        return False
+    try:
+        return list(yaml.safe_load_all(a)) == list(yaml.safe_load_all(b))
+    except yaml.YAMLError:
+        return False
 
 
 if __name__ == "__main__":

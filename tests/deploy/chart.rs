@@ -88,7 +88,25 @@ pub fn render(overrides: &str, apis: &[&str]) -> Result<Rendered, String> {
     render_mutated(overrides, apis, &[])
 }
 
+/// The release being rendered (`.Release`).
+pub struct Release<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub upgrade: bool,
+}
+
+pub const INSTALL: Release<'static> = Release { name: RELEASE, namespace: NAMESPACE, upgrade: false };
+
 pub fn render_mutated(overrides: &str, apis: &[&str], mutations: &[Mutation]) -> Result<Rendered, String> {
+    render_release(overrides, apis, mutations, &INSTALL)
+}
+
+pub fn render_release(
+    overrides: &str,
+    apis: &[&str],
+    mutations: &[Mutation],
+    release: &Release,
+) -> Result<Rendered, String> {
     let defaults = yaml::load_one(&repo::read(&format!("{CHART}/values.yaml")), Numbers::Float)?;
     let over = yaml::load_one(overrides, Numbers::Float)?;
     let values = merge(defaults, over);
@@ -102,12 +120,12 @@ pub fn render_mutated(overrides: &str, apis: &[&str], mutations: &[Mutation]) ->
         (
             "Release",
             Value::map(vec![
-                ("Name", Value::Str(RELEASE.into())),
-                ("Namespace", Value::Str(NAMESPACE.into())),
+                ("Name", Value::Str(release.name.into())),
+                ("Namespace", Value::Str(release.namespace.into())),
                 ("Service", Value::Str("Helm".into())),
-                ("IsInstall", Value::Bool(true)),
-                ("IsUpgrade", Value::Bool(false)),
-                ("Revision", Value::Int(1)),
+                ("IsInstall", Value::Bool(!release.upgrade)),
+                ("IsUpgrade", Value::Bool(release.upgrade)),
+                ("Revision", Value::Int(if release.upgrade { 2 } else { 1 })),
             ]),
         ),
         ("Chart", capitalized(&meta)),

@@ -669,13 +669,94 @@ fn a_broken_chart_is_caught() {
     assert!(checked >= 25);
 }
 
-/// Prints the chart rendered with `values-example.yaml` (and the Prometheus operator's API), for
-/// reading it without Helm: `cargo test --test deploy -- --ignored --nocapture print_rendered`.
+/// Prints every template of the chart as this renderer renders it, for reading the chart
+/// without Helm and for `scripts/helm_lint.py`, which compares it with Helm's own rendering:
+/// `cargo test --test deploy -- --ignored --nocapture print_rendered`. DEPLOY_VALUES names a
+/// values file merged over values.yaml (default: values-example.yaml), DEPLOY_RELEASE and
+/// DEPLOY_NAMESPACE the release (shop, commerce), DEPLOY_UPGRADE=1 renders an upgrade,
+/// DEPLOY_PROMETHEUS=0 leaves the Prometheus operator's API out.
 #[test]
 #[ignore = "prints the rendered chart; run it by name"]
-fn print_rendered_example() {
-    let r = render(&repo::read("helm/tradeport/values-example.yaml"), &with_prometheus()).expect("renders");
+fn print_rendered() {
+    let var = |name: &str| std::env::var(name).ok();
+    let values = match var("DEPLOY_VALUES") {
+        Some(path) => std::fs::read_to_string(&path).expect("DEPLOY_VALUES is readable"),
+        None => repo::read("helm/tradeport/values-example.yaml"),
+    };
+    let apis = if var("DEPLOY_PROMETHEUS").as_deref() == Some("0") { BUILTIN_APIS.to_vec() } else { with_prometheus() };
+    let name = var("DEPLOY_RELEASE").unwrap_or_else(|| chart::RELEASE.into());
+    let namespace = var("DEPLOY_NAMESPACE").unwrap_or_else(|| chart::NAMESPACE.into());
+    let release =
+        chart::Release { name: &name, namespace: &namespace, upgrade: var("DEPLOY_UPGRADE").as_deref() == Some("1") };
+    let r = chart::render_release(&values, &apis, &[], &release).expect("renders");
     for (file, text) in &r.raw {
-        println!("# Source: tradeport/templates/{file}\n{text}\n---");
+        println!("=== {file}\n{text}");
     }
+    println!("=== END");
+}
+
+// ------------------------------------------------------------------------------------------
+// The renderer itself (scripts/helm_lint.py compares its output with Helm's, byte for byte).
+
+fn tpl(src: &str, values: &str) -> Result<String, String> {
+    let values = yaml::load_one(values, yaml::Numbers::Float)?;
+    let root = gotpl::Value::map(vec![("Values", values)]);
+    let engine = gotpl::Engine::new(&[
+        ("_helpers.tpl".into(), "{{- define \"h\" -}}[{{ . }}]{{- end -}}".into()),
+        ("t".into(), src.into()),
+    ])?;
+    Ok(engine.render_all(&root)?.remove(0).1)
+}
+
+#[test]
+fn the_renderer_follows_go_templates_and_helm() {
+    let ok = |src: &str, values: &str, want: &str| {
+        assert_eq!(tpl(src, values).as_deref(), Ok(want), "{src}");
+    };
+    // Trim markers take all white space on their side, newlines included.
+    ok("a  \n  {{- 1 -}}  \n  b", "", "a1b");
+    ok("a {{ 1 }} b", "", "a 1 b");
+    ok("{{- /* a comment */ -}}\nx", "", "x");
+    // if / else if / else; Go's truthiness.
+    let cond = "{{ if .Values.a }}A{{ else if .Values.b }}B{{ else }}C{{ end }}";
+    ok(cond, "a: 1", "A");
+    ok(cond, "a: 0\nb: [x]", "B");
+    ok(cond, "a: \"\"\nb: []", "C");
+    // with changes the dot; range over maps is in key order, over lists with an index.
+    ok("{{ with .Values.m }}{{ .k }}{{ end }}", "m: {k: v}", "v");
+    ok("{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}", "m: {b: 2, a: 1}", "a=1;b=2;");
+    ok("{{ range $i, $v := .Values.l }}{{ $i }}{{ $v }}{{ end }}", "l: [x, y]", "0x1y");
+    ok("{{ range .Values.l }}{{ . }}{{ else }}none{{ end }}", "l: []", "none");
+    // Variables: `=` assigns the outer one, `:=` inside a block is gone after `end`.
+    ok("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}", "", "2");
+    assert!(tpl("{{ if true }}{{ $y := 3 }}{{ end }}{{ $y }}", "").is_err());
+    // and/or return the deciding value and do not evaluate the rest.
+    ok("{{ or .Values.a .Values.b }}", "a: \"\"\nb: x", "x");
+    ok("{{ and .Values.a (fail \"not evaluated\") }}", "a: false", "false");
+    // Numbers are float64 as in Helm: 1000000 prints as 1e+06, %d needs int.
+    ok("{{ .Values.n }} {{ .Values.m }}", "n: 1000000\nm: 2", "1e+06 2");
+    ok("{{ printf \"%d\" (int .Values.n) }}", "n: 8080", "8080");
+    assert!(tpl("{{ printf \"%d\" .Values.n }}", "n: 8080").is_err_and(|e| e.contains("float64")));
+    assert!(tpl("{{ lt .Values.n 3 }}", "n: 2").is_err_and(|e| e.contains("incompatible")));
+    // Sprig and Helm functions the chart uses.
+    ok("{{ include \"h\" .Values.a | nindent 2 }}", "a: x", "\n  [x]");
+    ok("{{ .Values.m | toYaml }}", "m: {b: [1, {c: d}], a: \"yes\", e: {}}", "a: \"yes\"\nb:\n- 1\n- c: d\ne: {}");
+    ok("{{ \"a.b\" | replace \".\" \"-\" | upper | quote }}", "", "\"A-B\"");
+    ok("{{ default \"d\" .Values.a }}|{{ default \"d\" .Values.b }}", "a: \"\"\nb: x", "d|x");
+    ok("{{ printf \"%s-%s\" \"abcdefgh\" \"x\" | trunc 5 | trimSuffix \"-\" }}", "", "abcde");
+    // Everything outside the subset is an error, not silence.
+    for bad in [
+        "{{ tpl \"x\" . }}",
+        "{{ .Values.missing }}",
+        "{{ .Values.m }}",
+        "{{ block \"b\" . }}{{ end }}",
+        "{{ if 1 }}",
+        "{{ end }}",
+        "{{ 1 }",
+    ] {
+        assert!(tpl(bad, "m: {k: v}").is_err(), "{bad} should be an error");
+    }
+    assert_eq!(gotpl::go_float(0.5), "0.5");
+    assert_eq!(gotpl::go_float(123456.0), "123456");
+    assert_eq!(gotpl::go_float(1.5e7), "1.5e+07");
 }
