@@ -12,9 +12,10 @@ lint mode Helm only logs a `fail` message, so the log carries every rendered fil
 renders an upgrade of `test-release` in no namespace and without the Prometheus operator's
 API, so the ServiceMonitor branch is not compared here, and the test's renderer is run the same way.
 
-    pip install --python-version 3.12 --only-binary=:all: --no-deps --target /tmp/helm-sdkpy helm-sdkpy
+    # helm-sdkpy declares Python >= 3.12, but its FFI wrapper runs on 3.11 as well
+    pip install --ignore-requires-python --no-deps --target /tmp/helm-sdkpy helm-sdkpy==0.1.32
     pip install cffi pyyaml
-    HELM_SDKPY=/tmp/helm-sdkpy python3 scripts/helm_lint.py
+    python3 scripts/helm_lint.py        # HELM_SDKPY=<dir> if not /tmp/helm-sdkpy
 
 Exit status 0 when every variant lints without errors; 2 when helm-sdkpy is not installed.
 """
