@@ -10,6 +10,7 @@
 mod chart;
 mod dockerfile;
 mod gotpl;
+mod image;
 mod repo;
 mod yaml;
 
@@ -759,4 +760,83 @@ fn the_renderer_follows_go_templates_and_helm() {
     assert_eq!(gotpl::go_float(0.5), "0.5");
     assert_eq!(gotpl::go_float(123456.0), "123456");
     assert_eq!(gotpl::go_float(1.5e7), "1.5e+07");
+}
+
+// ------------------------------------------------------------------------------------------
+// The image's layout, run: migrate, serve and worker as the chart starts them.
+
+#[test]
+fn the_image_layout_migrates_serves_and_stops_as_a_non_root_user_on_a_read_only_root() {
+    if !image::can_sandbox() {
+        eprintln!("skipped: making the image sandbox needs root (unshare --mount, setpriv)");
+        return;
+    }
+    let db = image::Database::create();
+    let sandbox = image::Sandbox::build(&db.url, &[]);
+    let addr = sandbox.bind();
+
+    let (in_time, migrate) = sandbox.run(&["migrate"], std::time::Duration::from_secs(120));
+    let out = String::from_utf8_lossy(&migrate.stdout).into_owned() + &String::from_utf8_lossy(&migrate.stderr);
+    assert!(in_time && migrate.status.success(), "tradeport migrate failed in the image layout: {out}");
+
+    let mut web = sandbox
+        .command(&["serve", "--no-worker"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let started = image::wait_healthy(&mut web, &addr, std::time::Duration::from_secs(60));
+    let ready = image::get(&addr, "/readyz");
+    let metrics = image::get(&addr, "/metrics");
+    let landing = image::get(&addr, "/");
+    image::sigterm(&web);
+    let stop = std::time::Instant::now();
+    let status = web.wait().expect("serve exits");
+    let stopped = stop.elapsed();
+    let mut log = String::new();
+    if let Some(mut e) = web.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut log);
+    }
+    let started = started.unwrap_or_else(|e| panic!("serve: {e}\n{log}"));
+    assert_eq!(ready.as_ref().map(|r| r.0), Some(200), "/readyz: {ready:?}");
+    assert!(metrics.as_ref().is_some_and(|(s, b)| *s == 200 && b.contains("# TYPE")), "/metrics: {metrics:?}");
+    // The landing page renders from templates/ in the working directory.
+    assert!(landing.as_ref().is_some_and(|(s, b)| *s == 200 && b.contains("<html")), "/: {landing:?}");
+    assert!(status.success(), "serve did not exit cleanly on SIGTERM: {status}\n{log}");
+    let grace = chart::int(&chart_values(), "web.terminationGracePeriodSeconds").unwrap_or(0);
+    assert!(stopped.as_secs() < grace as u64, "SIGTERM took {stopped:?}, over the grace period");
+    eprintln!("image layout: migrate ok; serve healthy after {started:?}; stopped {stopped:?} after SIGTERM");
+
+    // The worker starts in the same layout and keeps running.
+    let mut worker = sandbox
+        .command(&["worker"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("worker starts");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let early = worker.try_wait().expect("try_wait");
+    image::sigterm(&worker);
+    let _ = worker.wait();
+    let mut wlog = String::new();
+    if let Some(mut e) = worker.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut wlog);
+    }
+    assert!(early.is_none(), "the worker exited at once in the image layout: {early:?}\n{wlog}");
+}
+
+#[test]
+fn the_image_sandbox_hides_the_source_tree() {
+    // Without templates/ in the working directory the server must not start: proof that the
+    // sandbox leaves the binary no fallback to the source tree.
+    if !image::can_sandbox() {
+        eprintln!("skipped: making the image sandbox needs root (unshare --mount, setpriv)");
+        return;
+    }
+    let sandbox = image::Sandbox::build("postgres://postgres@127.0.0.1:1/none", &["templates"]);
+    let (in_time, out) = sandbox.run(&["serve", "--no-worker"], std::time::Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(in_time && !out.status.success(), "serve started without templates/: {err}");
+    assert!(err.contains("templates"), "the error names what is missing: {err}");
+    eprintln!("without templates/: {}", err.trim());
 }
