@@ -840,3 +840,39 @@ fn the_image_sandbox_hides_the_source_tree() {
     assert!(err.contains("templates"), "the error names what is missing: {err}");
     eprintln!("without templates/: {}", err.trim());
 }
+
+#[test]
+fn the_binary_links_only_libraries_the_runtime_image_has() {
+    // The shared libraries the binary asks for, and the Debian package of each in the runtime
+    // stage: what the stage installs, or what debian:bookworm-slim has anyway.
+    const PROVIDED: &[(&str, &str)] = &[
+        ("libpq.so.5", "libpq5"),
+        ("libgcc_s.so.1", "base"),
+        ("libm.so.6", "base"),
+        ("libc.so.6", "base"),
+        ("ld-linux-x86-64.so.2", "base"),
+    ];
+    let Ok(out) = std::process::Command::new("readelf").args(["-d", env!("CARGO_BIN_EXE_tradeport")]).output() else {
+        eprintln!("skipped: no readelf (binutils)");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+        .collect();
+    assert!(needed.contains(&"libc.so.6"), "readelf output not understood: {text}");
+    let installs: String = docker().runtime().all("RUN").map(|i| i.args.clone()).collect::<Vec<_>>().join(" ");
+    for lib in needed {
+        let package = PROVIDED.iter().find(|(l, _)| *l == lib).map(|(_, p)| *p);
+        match package {
+            Some("base") => {}
+            Some(p) => assert!(
+                installs.split_whitespace().any(|w| w == p),
+                "{lib} needs {p}, which the runtime stage does not install"
+            ),
+            None => panic!("the binary links {lib}: add its package to the runtime stage and to this table"),
+        }
+    }
+}
