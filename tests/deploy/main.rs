@@ -451,6 +451,7 @@ podDisruptionBudget: {worker: {enabled: true}}
 settings:
   database: {pool_max_size: 16, migrate_workers: 8}
   server: {workers: 4}
+  mail: {from: orders@b2b.example.com}
 image: {tag: 0.1.0-rc1}
 extraEnv:
   - {name: RUST_LOG, value: info}
