@@ -344,3 +344,52 @@ async fn an_unreachable_meilisearch_is_a_clear_503_and_jobs_wait() {
         .await;
     assert_eq!(waiting, 1, "the index job waits for Meilisearch to come back");
 }
+
+/// Two Meilisearch instances (`MEILI_URL` and `MEILI_URL_2`, same key) given to the app as one
+/// comma-separated `MEILI_URL`: each store's index is created, searched and rebuilt on the
+/// instance its hash names, and never on the other.
+#[actix_web::test]
+async fn stores_are_spread_over_two_meilisearch_instances_by_hash() {
+    let (Some((first, key)), Ok(second)) = (meili(), std::env::var("MEILI_URL_2")) else {
+        println!("skipped stores_are_spread_over_two_meilisearch_instances_by_hash: MEILI_URL and MEILI_URL_2 are not both set");
+        return;
+    };
+    let urls = [first.clone(), second.clone()];
+    let app = spawn_meili(&format!("{first},{second}"), key.as_deref()).await;
+    // Stores until each instance has one.
+    let mut placed: [Option<TestTenant>; 2] = [None, None];
+    for _ in 0..40 {
+        let t = app.new_tenant().await;
+        let i = tradeport::search::meili::shard(&scope(&t).index_uid(), 2);
+        if placed[i].is_none() {
+            placed[i] = Some(t);
+        }
+        if placed.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let [Some(a), Some(b)] = placed else { panic!("40 stores all hashed to one instance") };
+    for (i, t) in [(0usize, &a), (1, &b)] {
+        let s = staff(&app, t).await;
+        let sku = format!("SH-{i}");
+        product(&app, t, &s, json!({"sku": sku, "name": format!("Шпингалет {i}"), "price": "10.00", "stock": 3})).await;
+        settle(&app, t).await;
+        let found = search(&app, t, &format!("q={}", enc("шпингалет"))).await;
+        assert_eq!(skus(&found), vec![sku.clone()], "{found}");
+        assert_eq!(app.state.search.reindex(&scope(t)).await.expect("reindex"), 1);
+        // The index is on instance i and not on the other one.
+        let uid = scope(t).index_uid();
+        for (j, url) in urls.iter().enumerate() {
+            let client = meilisearch_sdk::client::Client::new(url.as_str(), key.clone()).expect("client");
+            let stats = client.index(&uid).get_stats().await;
+            assert_eq!(stats.is_ok(), i == j, "index {uid} on instance {j}: {stats:?}");
+            if i == j {
+                assert_eq!(stats.map(|s| s.number_of_documents).ok(), Some(1));
+            }
+        }
+        let client = meilisearch_sdk::client::Client::new(urls[i].as_str(), key.clone()).expect("client");
+        if let Ok(task) = client.delete_index(&uid).await {
+            let _ = client.wait_for_task(task, None, None).await;
+        }
+    }
+}
