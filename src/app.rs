@@ -36,6 +36,37 @@ pub struct AppState {
     pub caches: Arc<crate::cache::Caches>,
     /// The card processor: Stripe, or the labelled test gateway without Stripe keys.
     pub cards: crate::finance::card::gateway::Gateway,
+    /// Running, or shutting down after SIGTERM (`/readyz` 503, the worker claims nothing).
+    pub lifecycle: Lifecycle,
+}
+
+/// Whether the process is shutting down. Set once by the signal handler of `serve` and
+/// `worker`; read by `/readyz` and the job worker, which can also wait for it.
+pub struct Lifecycle {
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle { stopping: tokio::sync::watch::Sender::new(false) }
+    }
+}
+
+impl Lifecycle {
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        // The sender lives as long as `self`, so this only returns once the flag is set.
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
 }
 
 impl AppState {
@@ -68,7 +99,8 @@ impl AppState {
             ),
             tenants: TenantCache::new(Duration::from_secs(2)),
             caches: Arc::new(crate::cache::Caches::new(settings.server.cache)),
-            metrics: Metrics::new()?,
+            metrics: Metrics::new(&settings)?,
+            lifecycle: Lifecycle::default(),
             settings: Arc::new(settings),
             pool,
             templates,
@@ -77,7 +109,8 @@ impl AppState {
     }
 }
 
-/// Starts the HTTP server on `listener` (port 0 in tests).
+/// Starts the HTTP server on `listener` (port 0 in tests). Signals are handled by the caller
+/// (`cli::serve`), which drains before it stops the server through its handle.
 pub fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
     let workers = state.settings.server.workers.max(1);
     let shutdown = state.settings.server.shutdown_timeout_secs;
@@ -99,8 +132,21 @@ pub fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::i
     })
     .workers(workers)
     .shutdown_timeout(shutdown)
+    .disable_signals()
     .listen(listener)?
     .run();
+    Ok(server)
+}
+
+/// The probe and metrics endpoint of `tradeport worker` (`worker.bind`): `/healthz`,
+/// `/readyz`, `/metrics` and nothing else.
+pub fn build_probe_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(web::health::configure))
+        .workers(1)
+        .shutdown_timeout(5)
+        .disable_signals()
+        .listen(listener)?
+        .run();
     Ok(server)
 }
 

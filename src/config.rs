@@ -37,6 +37,58 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     #[serde(default)]
     pub mail: MailSettings,
+    #[serde(default)]
+    pub worker: WorkerSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// The job worker: its probe and metrics endpoint (`tradeport worker`) and how long it may
+/// take to stop.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    /// Where `tradeport worker` serves `/healthz`, `/readyz` and `/metrics`
+    /// (`TRADEPORT__WORKER__BIND`; the Helm chart's `metrics` port).
+    #[serde(default = "default_worker_bind")]
+    pub bind: String,
+    /// Seconds the worker may spend finishing the job it runs after SIGTERM (jobs claimed but
+    /// not started go back to the queue at once); after that the process exits with status 1
+    /// and the unfinished job comes back when its lease ends.
+    #[serde(default = "default_worker_shutdown")]
+    pub shutdown_timeout_secs: u64,
+}
+
+fn default_worker_bind() -> String {
+    "127.0.0.1:9090".into()
+}
+
+fn default_worker_shutdown() -> u64 {
+    30
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { bind: default_worker_bind(), shutdown_timeout_secs: default_worker_shutdown() }
+    }
+}
+
+/// Prometheus metrics (`/metrics`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// How many tenants get their own `tenant` label on `tenant_http_requests_total`: the
+    /// first ones seen by the process; later ones are counted as `other`.
+    #[serde(default = "default_tenant_labels")]
+    pub tenant_labels: usize,
+}
+
+fn default_tenant_labels() -> usize {
+    100
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings { tenant_labels: default_tenant_labels() }
+    }
 }
 
 /// The 1C exchange (`/1c/exchange`): where received files are kept and how large they may be.
@@ -127,6 +179,11 @@ pub struct ServerSettings {
     pub media_dir: PathBuf,
     pub static_dir: PathBuf,
     pub shutdown_timeout_secs: u64,
+    /// Seconds between SIGTERM and closing the listener: `/readyz` answers 503 at once while
+    /// requests are still served, so load balancers (Kubernetes endpoints) stop sending new
+    /// ones first. 0 in development and tests.
+    #[serde(default)]
+    pub drain_secs: u64,
     /// In-process caches validated by cache generations (`crate::cache`); off for
     /// benchmarks of the uncached path.
     #[serde(default = "yes")]
@@ -251,6 +308,12 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "compact" | "json") {
             bail!("log.format must be compact or json.");
         }
+        if self.server.drain_secs > 3600 || self.server.shutdown_timeout_secs > 3600 {
+            bail!("server.drain_secs and server.shutdown_timeout_secs must be at most 3600 seconds.");
+        }
+        if self.worker.bind.trim().is_empty() {
+            bail!("worker.bind must be an address such as 0.0.0.0:9090.");
+        }
         if !matches!(self.server.scheme.as_str(), "http" | "https") {
             bail!("server.scheme must be http or https.");
         }
@@ -359,6 +422,14 @@ mod tests {
         let ok = load("prod", &[secret, ("STRIPE_SECRET_KEY", "sk_live_x"), ("STRIPE_WEBHOOK_SECRET", "whsec_x")]);
         assert!(ok.is_ok());
         assert!(load("dev", &[("STRIPE_SECRET_KEY", "sk_test_x")]).is_ok());
+    }
+
+    #[test]
+    fn shutdown_and_worker_settings_have_defaults_and_env_overrides() {
+        let s = load("test", &[]).expect("loads");
+        assert_eq!((s.server.drain_secs, s.worker.bind.as_str(), s.metrics.tenant_labels), (0, "127.0.0.1:9090", 100));
+        let p = load("prod", &[("TRADEPORT_JWT_SECRET", "x9Jd83hd72jdk2l0Pqmz71bD0sk2lQ3Z")]).expect("loads");
+        assert_eq!(p.server.drain_secs, 5, "prod drains for 5 s by default");
     }
 
     #[test]

@@ -74,10 +74,35 @@ impl DerefMut for PgConn {
 pub struct PoolCounters {
     pub opened: AtomicU64,
     pub recycled_for_tenants: AtomicU64,
+    /// Checkouts that gave up after `connection_timeout_secs` (the request got a 503).
+    pub checkout_timeouts: AtomicU64,
 }
 
-pub static POOL_COUNTERS: PoolCounters =
-    PoolCounters { opened: AtomicU64::new(0), recycled_for_tenants: AtomicU64::new(0) };
+pub static POOL_COUNTERS: PoolCounters = PoolCounters {
+    opened: AtomicU64::new(0),
+    recycled_for_tenants: AtomicU64::new(0),
+    checkout_timeouts: AtomicU64::new(0),
+};
+
+/// Seconds each checkout waited for a connection; set by `web::metrics` (process-wide, like
+/// the pool it measures).
+pub static POOL_WAIT: std::sync::OnceLock<prometheus::Histogram> = std::sync::OnceLock::new();
+
+/// r2d2 events: how long checkouts wait, and how many time out.
+#[derive(Debug)]
+struct PoolEvents;
+
+impl diesel::r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: diesel::r2d2::event::CheckoutEvent) {
+        if let Some(h) = POOL_WAIT.get() {
+            h.observe(event.duration().as_secs_f64());
+        }
+    }
+
+    fn handle_timeout(&self, _event: diesel::r2d2::event::TimeoutEvent) {
+        POOL_COUNTERS.checkout_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// r2d2 manager: opens connections with fail-closed session defaults and recycles
 /// connections whose tenant working set is full.
@@ -146,6 +171,7 @@ pub fn build_pool(settings: &DatabaseSettings, max_size: Option<u32>) -> PgPool 
         .max_lifetime(Some(Duration::from_secs(settings.max_lifetime_secs)))
         .idle_timeout(Some(Duration::from_secs(600)))
         .test_on_check_out(false)
+        .event_handler(Box::new(PoolEvents))
         .build_unchecked(manager)
 }
 

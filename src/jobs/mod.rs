@@ -4,11 +4,12 @@
 //! them when done, retries failures with exponential back-off, and moves a job that failed
 //! `max_attempts` times to `public.dead_jobs`.
 
+mod batch;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Int4, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Int4, Jsonb, Nullable, Text, Timestamptz};
 
 use crate::error::AppResult;
 
@@ -31,6 +32,9 @@ pub struct Job {
     pub max_attempts: i32,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
+    /// The tenant's slug, for the job's log line.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub tenant_slug: Option<String>,
 }
 
 /// Claims up to `limit` ready jobs (optionally of one tenant), leasing them.
@@ -40,7 +44,8 @@ pub fn claim(conn: &mut PgConnection, tenant: Option<i64>, limit: i64) -> AppRes
          FROM (SELECT id FROM public.jobs WHERE run_at <= now() AND ($2::bigint IS NULL OR tenant_id = $2) \
                ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) ready \
          WHERE j.id = ready.id \
-         RETURNING j.id, j.kind, j.tenant_id, j.payload, j.attempts, j.max_attempts, j.created_at",
+         RETURNING j.id, j.kind, j.tenant_id, j.payload, j.attempts, j.max_attempts, j.created_at, \
+         (SELECT t.slug FROM public.tenants t WHERE t.id = j.tenant_id) AS tenant_slug",
     )
     .bind::<BigInt, _>(LEASE_SECS)
     .bind::<Nullable<BigInt>, _>(tenant)
@@ -52,6 +57,18 @@ pub fn claim(conn: &mut PgConnection, tenant: Option<i64>, limit: i64) -> AppRes
 pub fn complete(conn: &mut PgConnection, ids: &[i64]) -> AppResult<()> {
     use crate::db::schema_platform::jobs;
     diesel::delete(jobs::table.filter(jobs::id.eq_any(ids))).execute(conn)?;
+    Ok(())
+}
+
+/// Claimed jobs that were not started (the worker is stopping): their lease is cleared and
+/// the claim's attempt given back, so another worker runs them at once.
+pub fn release(conn: &mut PgConnection, ids: &[i64]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query("UPDATE public.jobs SET run_at = now(), attempts = greatest(attempts - 1, 0) WHERE id = ANY($1)")
+        .bind::<Array<BigInt>, _>(ids)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -88,4 +105,35 @@ pub fn pending(conn: &mut PgConnection, tenant: Option<i64>) -> AppResult<i64> {
         q = q.filter(jobs::tenant_id.eq(t));
     }
     Ok(q.count().get_result(conn)?)
+}
+
+/// The queue of one kind (or its dead letters) as `/metrics` shows it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct QueueStat {
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// A row of `dead_jobs` (then `ready` is the count of dead jobs).
+    #[diesel(sql_type = Bool)]
+    pub dead: bool,
+    #[diesel(sql_type = BigInt)]
+    pub ready: i64,
+    #[diesel(sql_type = BigInt)]
+    pub scheduled: i64,
+    #[diesel(sql_type = Double)]
+    pub oldest_ready_secs: f64,
+}
+
+/// Ready and scheduled jobs, the age of the oldest ready one, and dead jobs, per kind: one
+/// statement at scrape time.
+pub fn queue_stats(conn: &mut PgConnection) -> AppResult<Vec<QueueStat>> {
+    Ok(diesel::sql_query(
+        "SELECT kind, false AS dead, count(*) FILTER (WHERE run_at <= now()) AS ready, \
+                count(*) FILTER (WHERE run_at > now()) AS scheduled, \
+                coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now())), 0)::float8 \
+                  AS oldest_ready_secs \
+         FROM public.jobs GROUP BY kind \
+         UNION ALL \
+         SELECT kind, true, count(*), 0, 0 FROM public.dead_jobs GROUP BY kind",
+    )
+    .load(conn)?)
 }

@@ -1,7 +1,11 @@
 //! The worker loop: embedded in `serve` (unless `--no-worker`) and alone in `tradeport worker`.
 
 use std::collections::BTreeMap;
+use std::pin::pin;
 use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::db::read_platform;
@@ -15,16 +19,45 @@ use crate::ordering::waitlist::{self, ARRIVED_JOB};
 use crate::platform::tenants;
 use crate::search::{Scope, SearchEngine, INDEX_JOB};
 
+use super::batch::{release_on_shutdown, span, timed, Outcomes, Pending};
 use super::{claim, complete, fail, Job};
 
 /// Claims and runs one batch of ready jobs (of one tenant, in tests), then sends due mail;
-/// returns how many jobs and mails were handled.
+/// returns how many jobs and mails were handled. Once shutdown begins it claims nothing, and
+/// the jobs of the batch not started yet go back to the queue at once while the running one
+/// finishes.
 pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize> {
+    if state.lifecycle.is_stopping() {
+        return Ok(0);
+    }
     let claimed: Vec<Job> = read_platform(&state.pool, move |c| claim(c, tenant, 100)).await?;
     let n = claimed.len();
+    let pending = Pending::new(&claimed);
+    let work = run_claimed(state, claimed, &pending);
+    let Outcomes { done, failed } = match select(pin!(work), pin!(release_on_shutdown(state, &pending))).await {
+        Either::Left((outcomes, _)) => outcomes?,
+        Either::Right((never, _)) => match never {},
+    };
+    read_platform(&state.pool, move |c| {
+        complete(c, &done)?;
+        for (job, msg) in &failed {
+            fail(c, job, msg)?;
+        }
+        Ok(())
+    })
+    .await?;
+    // The mail outbox (only with SMTP_URL set); none is claimed once shutdown has begun.
+    if state.lifecycle.is_stopping() {
+        return Ok(n);
+    }
+    let mailed = crate::platform::mail_delivery::deliver(state, tenant).await?;
+    Ok(n + mailed)
+}
+
+async fn run_claimed(state: &AppState, claimed: Vec<Job>, pending: &Pending) -> AppResult<Outcomes> {
+    let mut out = Outcomes::default();
     // Index jobs of one tenant are merged into one engine call.
     let mut index: BTreeMap<i64, (Vec<i64>, Vec<Job>)> = BTreeMap::new();
-    let mut failed: Vec<(Job, String)> = Vec::new();
     let mut tenant_jobs: Vec<Job> = Vec::new();
     let mut exchange_jobs: Vec<Job> = Vec::new();
     let mut hooks: Vec<Job> = Vec::new();
@@ -45,65 +78,59 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
             (exchange::IMPORT_JOB, Some(_)) => exchange_jobs.push(job),
             (webhooks::DELIVER_JOB, Some(_)) => hooks.push(job),
             _ => {
-                let msg = format!("unknown job kind {}", job.kind);
-                failed.push((job, msg));
+                if pending.start(job.id) {
+                    let msg = format!("unknown job kind {}", job.kind);
+                    out.record(state, job, Duration::ZERO, Err(msg));
+                }
             }
         }
     }
-    let mut done: Vec<i64> = Vec::new();
     // Webhook deliveries wait on other servers (up to 10 s each): sent side by side.
-    let sent = futures_util::future::join_all(hooks.iter().map(|j| delivery::run_job(state, j))).await;
-    for (job, result) in hooks.into_iter().zip(sent) {
-        match result {
-            Ok(()) => done.push(job.id),
-            Err(e) => failed.push((job, format!("{e:#}"))),
-        }
+    hooks.retain(|j| pending.start(j.id));
+    let sent =
+        futures_util::future::join_all(hooks.iter().map(|j| timed(delivery::run_job(state, j).instrument(span(j)))))
+            .await;
+    for (job, (result, took)) in hooks.into_iter().zip(sent) {
+        out.record(state, job, took, result.map_err(|e| format!("{e:#}")));
     }
     for job in tenant_jobs {
-        match run_tenant_job(state, &job).await {
-            Ok(()) => done.push(job.id),
-            Err(e) => {
-                let msg = format!("{e:#}");
-                failed.push((job, msg));
-            }
+        if pending.start(job.id) {
+            let (result, took) = timed(run_tenant_job(state, &job).instrument(span(&job))).await;
+            out.record(state, job, took, result.map_err(|e| format!("{e:#}")));
         }
     }
     // 1C imports (each in its own transactions, possibly long).
     for job in exchange_jobs {
-        match exchange::run_job(state, &job).await {
-            Ok(()) => done.push(job.id),
-            Err(e) => {
-                let msg = format!("{e:#}");
-                failed.push((job, msg));
-            }
+        if pending.start(job.id) {
+            let (result, took) = timed(exchange::run_job(state, &job).instrument(span(&job))).await;
+            out.record(state, job, took, result.map_err(|e| format!("{e:#}")));
         }
     }
-    for (tenant_id, (mut ids, jobs)) in index {
+    for (tenant_id, (mut ids, mut jobs)) in index {
+        jobs.retain(|j| pending.start(j.id));
+        let Some(first) = jobs.first() else { continue };
+        let job_span = span(first);
         ids.sort_unstable();
         ids.dedup();
-        let tenant = read_platform(&state.pool, move |c| tenants::find_by_id(c, tenant_id)).await?;
-        let result = match tenant {
-            // The tenant is gone: nothing left to index.
-            None => Ok(()),
-            Some(t) => state.search.index(&Scope { tenant_id, schema: t.schema }, &ids).await,
-        };
-        match result {
-            Ok(()) => done.extend(jobs.iter().map(|j| j.id)),
-            Err(e) => failed.extend(jobs.into_iter().map(|j| (j, format!("{e:#}")))),
+        let (result, took) = timed(
+            async {
+                let tenant = read_platform(&state.pool, move |c| tenants::find_by_id(c, tenant_id)).await?;
+                match tenant {
+                    // The tenant is gone: nothing left to index.
+                    None => Ok(()),
+                    Some(t) => state.search.index(&Scope { tenant_id, schema: t.schema }, &ids).await,
+                }
+            }
+            .instrument(job_span),
+        )
+        .await;
+        // Merged jobs share one run: each records its result and duration.
+        let result = result.map_err(|e| format!("{e:#}"));
+        for job in jobs {
+            out.record(state, job, took, result.clone());
         }
     }
-    read_platform(&state.pool, move |c| {
-        complete(c, &done)?;
-        for (job, msg) in &failed {
-            tracing::warn!(job = job.id, kind = %job.kind, error = %msg, "job failed");
-            fail(c, job, msg)?;
-        }
-        Ok(())
-    })
-    .await?;
-    // The mail outbox (only with SMTP_URL set).
-    let mailed = crate::platform::mail_delivery::deliver(state, tenant).await?;
-    Ok(n + mailed)
+    Ok(out)
 }
 
 /// Jobs that run inside their tenant's transaction, one at a time.
@@ -132,16 +159,22 @@ async fn run_tenant_job(state: &AppState, job: &Job) -> AppResult<()> {
     .await
 }
 
-/// Runs until the process stops: drains ready jobs, then polls once a second.
+/// Runs until shutdown begins: drains ready jobs, then polls once a second. Returns when the
+/// batch it was running is finished (its unstarted jobs handed back).
 pub async fn run_forever(state: actix_web::web::Data<AppState>) {
-    loop {
-        match run_once(&state, None).await {
-            Ok(0) => actix_web::rt::time::sleep(Duration::from_secs(1)).await,
-            Ok(_) => {}
+    tracing::info!(target: "tradeport::jobs", "job worker started");
+    while !state.lifecycle.is_stopping() {
+        let pause = match run_once(&state, None).await {
+            Ok(0) => Duration::from_secs(1),
+            Ok(_) => Duration::ZERO,
             Err(e) => {
                 tracing::warn!(error = %e, "job queue unavailable; retrying in 5 s");
-                actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+                Duration::from_secs(5)
             }
+        };
+        if !pause.is_zero() {
+            select(pin!(actix_web::rt::time::sleep(pause)), pin!(state.lifecycle.stopped())).await;
         }
     }
+    tracing::info!(target: "tradeport::jobs", "job worker stopped");
 }

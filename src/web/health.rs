@@ -1,4 +1,5 @@
-//! `/healthz` (process up), `/readyz` (database reachable), `/metrics` (Prometheus).
+//! `/healthz` (process up), `/readyz` (database reachable and not shutting down), `/metrics`
+//! (Prometheus). The web server and `tradeport worker`'s probe endpoint serve the same three.
 
 use actix_web::{web, HttpResponse};
 
@@ -16,6 +17,11 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    // From SIGTERM on: load balancers stop sending requests while the ones they send are
+    // still served (server.drain_secs).
+    if state.lifecycle.is_stopping() {
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "shutting_down"}));
+    }
     let pool = state.pool.clone();
     let ready = web::block(move || db::ping(&pool)).await.unwrap_or(false);
     if ready {
@@ -28,5 +34,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // The queue is read at scrape time, with one statement; without the database the other
+    // metrics are still answered (and jobs_queue_up is 0).
+    let queue = db::read_platform(&state.pool, crate::jobs::queue_stats).await;
+    state.metrics.set_queue(queue.as_deref().ok());
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&state))
 }

@@ -1,4 +1,7 @@
-//! The root span of every request: request id (from tracing-actix-web), tenant and user.
+//! The root span of every request: request id (from tracing-actix-web), tenant and user;
+//! and the access log line written for every request.
+
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -28,4 +31,17 @@ pub fn record(req: &impl HttpMessage, field: &str, value: &str) {
 /// The request id tracing-actix-web assigned, as a string.
 pub fn request_id(req: &impl HttpMessage) -> String {
     req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// The one line logged per request (target `tradeport::access`): request id, tenant slug (or
+/// `platform`), method, route pattern, status and duration. 5xx answers log at WARN (the
+/// cause is logged once, at ERROR, by `AppError`, with the same request id on its span).
+pub fn log_request(request_id: &str, tenant: Option<&str>, method: &str, route: &str, status: u16, took: Duration) {
+    let tenant = tenant.unwrap_or("platform");
+    let duration_ms = (took.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    if status >= 500 {
+        tracing::warn!(target: "tradeport::access", request_id, tenant, method, route, status, duration_ms, "request");
+    } else {
+        tracing::info!(target: "tradeport::access", request_id, tenant, method, route, status, duration_ms, "request");
+    }
 }

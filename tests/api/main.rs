@@ -41,6 +41,7 @@ mod pages;
 mod platform_api;
 mod returns;
 mod returns_pages;
+mod runtime;
 mod search;
 mod search_meili;
 mod stock_sync;
