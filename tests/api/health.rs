@@ -15,7 +15,9 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(m.status, 200);
     assert!(m.body.contains("http_requests_total{method=\"GET\",route=\"/s/{tenant}/\",status=\"200\"}"), "{}", m.body);
     assert!(m.body.contains("http_request_duration_seconds_bucket"));
-    assert!(!m.body.contains(&t.slug), "tenant slugs must not become metric labels");
+    // Slugs are never route labels; they are tenant labels only, on their own bounded counter.
+    let with_slug: Vec<&str> = m.body.lines().filter(|l| l.contains(&t.slug)).collect();
+    assert_eq!(with_slug, vec![format!("tenant_http_requests_total{{tenant=\"{}\"}} 1", t.slug)], "{}", m.body);
 }
 
 #[actix_web::test]
