@@ -117,7 +117,12 @@ impl Proc {
     }
 
     fn sigterm(&self) {
-        let ok = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        self.signal("TERM");
+    }
+
+    fn signal(&self, name: &str) {
+        let ok =
+            Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().expect("kill runs");
         assert!(ok.success());
     }
 
@@ -380,10 +385,12 @@ async fn a_request_that_fails_logs_its_error_with_the_request_id() {
     lock.release();
     assert_eq!(status, 503, "{body}");
     assert!(!id.is_empty());
-    proc.sigterm();
+    // Ctrl-C stops it the same way.
+    proc.signal("INT");
     assert!(proc.wait_exit(Duration::from_secs(15)).await.success(), "{}", proc.stderr());
 
     let logs = proc.json_lines();
+    assert!(logs.iter().any(|l| l["signal"] == "SIGINT"), "the shutdown is logged");
     let error = logs
         .iter()
         .find(|l| l["message"] == "statement cancelled by a timeout")
@@ -587,6 +594,15 @@ async fn the_worker_serves_probes_returns_unstarted_jobs_at_once_and_finishes_th
     proc.ready().await;
     assert_eq!(get(&proc.base, "/healthz", None).await.map(|r| r.0), Ok(200));
     assert_eq!(get(&proc.base, "/nothing-else", None).await.map(|r| r.0), Ok(404));
+    // A second worker on the same probe address says so and stops.
+    let mut second = Proc::spawn(&["worker"], &db.url, port, &[]);
+    let status = second.wait_exit(Duration::from_secs(15)).await;
+    assert!(!status.success());
+    assert!(
+        second.stderr().contains(&format!("tradeport: cannot listen on 127.0.0.1:{port} (worker.bind, for probes)")),
+        "{}",
+        second.stderr()
+    );
     until("all five claimed, one running", Duration::from_secs(20), async || {
         let claimed = app.db(|c| count(c, &format!("{MINE} AND attempts = 1"))).await;
         claimed == 5 && lock_waiters(&app).await == 1
