@@ -72,7 +72,8 @@ async fn app_on(url: &str) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         state,
         pool,
-        client: awc::Client::builder().disable_redirects().finish(),
+        // As TestApp::spawn: a loaded machine can take longer than awc's default 5 s.
+        client: awc::Client::builder().disable_redirects().timeout(Duration::from_secs(120)).finish(),
     }
 }
 
