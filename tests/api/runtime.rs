@@ -267,6 +267,25 @@ fn access_lines(logs: &[Value]) -> Vec<&Value> {
     logs.iter().filter(|l| l["target"] == "tradeport::access" && l["message"] == "request").collect()
 }
 
+/// The reminder jobs these tests queue (in their own databases).
+const MINE: &str = "SELECT count(*) AS n FROM public.jobs WHERE kind = 'reservation.remind'";
+
+/// Queues `n` reservation reminders; each reads the tenant's `reservations` table (and finds
+/// no such reservation, which is a success).
+async fn insert_reminders(app: &TestApp, tenant_id: i64, n: i64) {
+    app.db(move |c| {
+        for i in 0..n {
+            diesel::sql_query("INSERT INTO public.jobs (kind, tenant_id, payload) VALUES ($1, $2, $3)")
+                .bind::<Text, _>(tradeport::ordering::reservations::REMIND_JOB)
+                .bind::<BigInt, _>(tenant_id)
+                .bind::<diesel::sql_types::Jsonb, _>(json!({"reservation_id": 900_000 + i}))
+                .execute(c)
+                .expect("job");
+        }
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------
 // tradeport serve
 
@@ -276,6 +295,9 @@ async fn sigterm_drains_then_finishes_slow_requests_refuses_new_ones_and_exits_0
     let app = app_on(&db.url).await;
     let (t, _) = store(&app).await;
     let (token, _, _) = buyer(&app, &t, INNS[0]).await;
+    // Three reminders for the embedded worker, the first of which waits on a second lock.
+    let mut jobs_lock = TableLock::take(&db.url, &format!("{}.reservations", t.tenant.schema.as_str()));
+    insert_reminders(&app, t.tenant.id, 3).await;
     let port = free_port();
     let mut proc = Proc::spawn(
         &["serve"],
@@ -298,7 +320,8 @@ async fn sigterm_drains_then_finishes_slow_requests_refuses_new_ones_and_exits_0
             actix_web::rt::spawn(async move { get(&base, &path, Some(&token)).await })
         })
         .collect();
-    until("six requests waiting", Duration::from_secs(20), async || lock_waiters(&app).await == 6).await;
+    until("six requests and a job waiting", Duration::from_secs(20), async || lock_waiters(&app).await == 7).await;
+    assert_eq!(app.db(|c| count(c, &format!("{MINE} AND attempts = 1"))).await, 3, "the worker claimed all three");
 
     let term = Instant::now();
     proc.sigterm();
@@ -313,6 +336,11 @@ async fn sigterm_drains_then_finishes_slow_requests_refuses_new_ones_and_exits_0
     let (status, _, _) = get(&proc.base, "/healthz", None).await.expect("served while draining");
     assert_eq!(status, 200);
     assert!(term.elapsed() < Duration::from_secs(4), "checked within the drain");
+    // The embedded worker hands back the two reminders it has not started, at once.
+    until("two released", Duration::from_secs(3), async || {
+        app.db(|c| count(c, &format!("{MINE} AND attempts = 0 AND run_at <= now()"))).await == 2
+    })
+    .await;
 
     // After the drain (4 s): new connections are refused, the slow ones are still waiting.
     until("connections refused", Duration::from_secs(6), async || {
@@ -326,6 +354,7 @@ async fn sigterm_drains_then_finishes_slow_requests_refuses_new_ones_and_exits_0
 
     sleep(Duration::from_millis(500)).await;
     lock.release();
+    jobs_lock.release();
     let released = term.elapsed();
     let mut ids = HashSet::new();
     for h in slow {
@@ -361,10 +390,12 @@ async fn sigterm_drains_then_finishes_slow_requests_refuses_new_ones_and_exits_0
     assert!(logs.iter().any(|l| l["signal"] == "SIGTERM" && l["drain_secs"] == 4), "the shutdown is logged");
     assert!(logs.iter().any(|l| l["message"] == "tradeport stopped"));
 
-    // The embedded worker stopped too, leaving no job leased.
+    // The embedded worker finished its reminder and stopped, leaving no job leased.
     let leased =
         app.db(|c| count(c, "SELECT count(*) AS n FROM public.jobs WHERE run_at > now() AND attempts > 0")).await;
-    assert_eq!(leased, 0);
+    let left = app.db(|c| count(c, &format!("{MINE} AND attempts = 0"))).await;
+    assert_eq!((leased, left), (0, 2));
+    assert!(logs.iter().any(|l| l["message"] == "job" && l["kind"] == "reservation.remind" && l["outcome"] == "ok"));
 }
 
 #[actix_web::test]
@@ -567,9 +598,6 @@ async fn a_hundred_checkouts_with_sigterm_in_the_middle_leave_only_whole_orders(
 // ---------------------------------------------------------------------------------------
 // tradeport worker
 
-/// The reminder jobs of the worker test.
-const MINE: &str = "SELECT count(*) AS n FROM public.jobs WHERE kind = 'reservation.remind'";
-
 #[actix_web::test]
 async fn the_worker_serves_probes_returns_unstarted_jobs_at_once_and_finishes_the_running_one() {
     let db = OwnDb::new();
@@ -578,18 +606,7 @@ async fn the_worker_serves_probes_returns_unstarted_jobs_at_once_and_finishes_th
     let kind = tradeport::ordering::reservations::REMIND_JOB;
     // Five reminders, each of which reads the reservations table the test keeps locked.
     let mut lock = TableLock::take(&db.url, &format!("{}.reservations", t.tenant.schema.as_str()));
-    let tenant_id = t.tenant.id;
-    app.db(move |c| {
-        for i in 0..5 {
-            diesel::sql_query("INSERT INTO public.jobs (kind, tenant_id, payload) VALUES ($1, $2, $3)")
-                .bind::<Text, _>(kind)
-                .bind::<BigInt, _>(tenant_id)
-                .bind::<diesel::sql_types::Jsonb, _>(json!({"reservation_id": 900_000 + i}))
-                .execute(c)
-                .expect("job");
-        }
-    })
-    .await;
+    insert_reminders(&app, t.tenant.id, 5).await;
     let port = free_port();
     let mut proc = Proc::spawn(&["worker"], &db.url, port, &[("TRADEPORT__DATABASE__LOCK_TIMEOUT_MS", "60000")]);
     proc.ready().await;
