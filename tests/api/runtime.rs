@@ -683,6 +683,32 @@ async fn the_worker_serves_probes_returns_unstarted_jobs_at_once_and_finishes_th
     assert_eq!((line["outcome"].as_str(), line["tenant_id"].as_i64()), (Some("ok"), Some(t.tenant.id)));
     assert!(line["duration_ms"].as_f64().is_some_and(|d| d >= 1000.0), "{line}");
     assert!(logs.iter().any(|l| l["count"] == 4 && l["message"].as_str().is_some_and(|m| m.contains("unstarted"))));
+
+    // A job that outlives worker.shutdown_timeout_secs: the worker does not wait for ever; it
+    // exits 1 and the job's transaction dies with its connection (it runs again later).
+    let mut lock = TableLock::take(&db.url, &format!("{}.reservations", t.tenant.schema.as_str()));
+    let mut proc = Proc::spawn(
+        &["worker"],
+        &db.url,
+        port,
+        &[("TRADEPORT__DATABASE__LOCK_TIMEOUT_MS", "60000"), ("TRADEPORT__WORKER__SHUTDOWN_TIMEOUT_SECS", "1")],
+    );
+    proc.ready().await;
+    until("a job running", Duration::from_secs(20), async || lock_waiters(&app).await == 1).await;
+    let term = Instant::now();
+    proc.sigterm();
+    let status = proc.wait_exit(Duration::from_secs(10)).await;
+    let stopped = term.elapsed();
+    assert_eq!(status.code(), Some(1), "{}", proc.stderr());
+    assert!(stopped >= Duration::from_millis(900) && stopped < Duration::from_secs(5), "{stopped:?}");
+    assert!(proc
+        .json_lines()
+        .iter()
+        .any(|l| l["level"] == "ERROR"
+            && l["message"].as_str().is_some_and(|m| m.contains("worker.shutdown_timeout_secs"))));
+    lock.release();
+    until("its transaction gone", Duration::from_secs(10), async || lock_waiters(&app).await == 0).await;
+    assert_eq!(app.db(|c| count(c, MINE)).await, 4, "no job lost: the unfinished one is still queued");
 }
 
 // ---------------------------------------------------------------------------------------
