@@ -728,6 +728,8 @@ async fn metrics_count_routes_tenants_jobs_the_queue_and_the_pool() {
     for i in 0..2 {
         assert_eq!(app.get(&format!("/{marker}/{i}"), None).await.status, 404);
     }
+    // Inside a tenant too: an unknown path is not a label (and counts for the tenant).
+    assert_eq!(app.get(&format!("/s/{}/{marker}/x", b.slug), None).await.status, 404);
 
     // Jobs of kinds of this test only: 3 that fail for good, 1 that will retry, 1 later.
     let (dead, retry) = (unique("zzdead"), unique("zzretry"));
@@ -772,11 +774,11 @@ async fn metrics_count_routes_tenants_jobs_the_queue_and_the_pool() {
 
     // Per tenant: the first one seen has its label, the other is `other`.
     has(format!("tenant_http_requests_total{{tenant=\"{}\"}}", a.slug), 3.0);
-    has("tenant_http_requests_total{tenant=\"other\"}".into(), 2.0);
+    has("tenant_http_requests_total{tenant=\"other\"}".into(), 3.0);
     assert!(!m.contains(&b.slug), "the second tenant has no label of its own");
     // Routes: patterns; unknown paths are one label and never show up raw.
     has("http_requests_total{method=\"GET\",route=\"/s/{tenant}/\",status=\"200\"}".into(), 5.0);
-    has("http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}".into(), 2.0);
+    has("http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}".into(), 3.0);
     assert!(!m.contains(&marker), "raw paths never become labels");
     // Pool and build.
     has("db_pool_max_connections".into(), 4.0);
