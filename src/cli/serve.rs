@@ -65,6 +65,8 @@ pub fn worker(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::build(settings, None)?;
     let listener =
         TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind} (worker.bind, for probes)"))?;
+    // The address bound (port 0 picks a free one: several workers on one host, tests).
+    let bind = listener.local_addr().map(|a| a.to_string()).unwrap_or(bind);
     actix_web::rt::System::new().block_on(async move {
         let mut signals = Signals::install()?;
         let state = Data::new(state);
