@@ -38,6 +38,8 @@ pub struct AppState {
     pub cards: crate::finance::card::gateway::Gateway,
     /// Running, or shutting down after SIGTERM (`/readyz` 503, the worker claims nothing).
     pub lifecycle: Lifecycle,
+    /// `server.trusted_proxies`, parsed: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Whether the process is shutting down. Set once by the signal handler of `serve` and
@@ -101,6 +103,7 @@ impl AppState {
             caches: Arc::new(crate::cache::Caches::new(settings.server.cache)),
             metrics: Metrics::new(&settings)?,
             lifecycle: Lifecycle::default(),
+            trusted_proxies: crate::web::client_addr::parse_trusted(&settings.server.trusted_proxies)?,
             settings: Arc::new(settings),
             pool,
             templates,
@@ -138,10 +141,10 @@ pub fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::i
     Ok(server)
 }
 
-/// The probe and metrics endpoint of `tradeport worker` (`worker.bind`): `/healthz`,
-/// `/readyz`, `/metrics` and nothing else.
+/// The probe and metrics endpoint of `tradeport worker` (`worker.bind`) and of `serve` when
+/// `server.metrics_bind` is set: `/healthz`, `/readyz`, `/metrics` and nothing else.
 pub fn build_probe_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(web::health::configure))
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(web::health::configure_probe))
         .workers(1)
         .shutdown_timeout(5)
         .disable_signals()

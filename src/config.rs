@@ -184,6 +184,17 @@ pub struct ServerSettings {
     /// ones first. 0 in development and tests.
     #[serde(default)]
     pub drain_secs: u64,
+    /// Where `/metrics` is served instead of the public port (`TRADEPORT__SERVER__METRICS_BIND`,
+    /// e.g. `0.0.0.0:9090` in the Helm chart), so an Ingress never exposes it; with it set the
+    /// public port answers 404 for `/metrics`. Unset: `/metrics` is on the public port.
+    #[serde(default)]
+    pub metrics_bind: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRADEPORT__SERVER__TRUSTED_PROXIES`):
+    /// addresses or CIDR ranges separated by commas, e.g. the Ingress controller's pod network.
+    /// Empty: the TCP peer is the client (rate limits per address would then count every
+    /// client behind a proxy as one).
+    #[serde(default)]
+    pub trusted_proxies: String,
     /// In-process caches validated by cache generations (`crate::cache`); off for
     /// benchmarks of the uncached path.
     #[serde(default = "yes")]
@@ -292,6 +303,7 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        crate::web::client_addr::parse_trusted(&self.server.trusted_proxies)?;
         let secret = self.auth.jwt_secret.expose_secret();
         if self.profile == "prod" && secret == DEV_JWT_SECRET {
             bail!("the prod profile refuses the development JWT secret: set TRADEPORT_JWT_SECRET (or TRADEPORT_JWT_SECRET_FILE) to a random value of at least 32 bytes.");

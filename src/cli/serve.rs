@@ -24,6 +24,13 @@ pub fn run(settings: Settings, worker: bool) -> anyhow::Result<()> {
     let bind = settings.server.bind.clone();
     let state = AppState::build(settings, None)?;
     let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
+    let metrics_listener = match state.settings.server.metrics_bind.as_deref() {
+        Some(m) => Some(
+            TcpListener::bind(m)
+                .with_context(|| format!("cannot listen on {m} (server.metrics_bind, for /metrics)"))?,
+        ),
+        None => None,
+    };
     actix_web::rt::System::new().block_on(async move {
         // Handlers first: a signal from here on is a graceful shutdown, never the default kill.
         let mut signals = Signals::install()?;
@@ -32,7 +39,12 @@ pub fn run(settings: Settings, worker: bool) -> anyhow::Result<()> {
         let server = build_server(state.clone(), listener)?;
         let handle = server.handle();
         let mut server = actix_web::rt::spawn(server);
-        tracing::info!(%bind, worker, "tradeport listening");
+        // /metrics (and probes) on their own port, out of the Ingress's reach; stopped with the
+        // process.
+        if let Some(listener) = metrics_listener {
+            actix_web::rt::spawn(build_probe_server(state.clone(), listener)?);
+        }
+        tracing::info!(%bind, worker, metrics_bind = ?state.settings.server.metrics_bind, "tradeport listening");
         let name = match select(pin!(signals.next()), &mut server).await {
             Either::Left((name, _)) => name,
             // The server stopped by itself (it does not, short of an error).

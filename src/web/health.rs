@@ -6,10 +6,26 @@ use actix_web::{web, HttpResponse};
 use crate::app::AppState;
 use crate::db;
 
+/// The public server's: `/metrics` answers 404 there when `server.metrics_bind` moves it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
         .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .service(web::resource("/metrics").route(web::get().to(public_metrics)));
+}
+
+/// The probe server's (`worker.bind`, `server.metrics_bind`): the three, always.
+pub fn configure_probe(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource("/readyz").route(web::get().to(readyz)))
         .service(web::resource("/metrics").route(web::get().to(metrics)));
+}
+
+async fn public_metrics(state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.server.metrics_bind.is_some() {
+        return HttpResponse::NotFound()
+            .json(serde_json::json!({"error": {"code": "not_found", "message": "Not found."}}));
+    }
+    metrics(state).await
 }
 
 async fn healthz() -> HttpResponse {

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod auth;
+pub mod client_addr;
 pub mod csrf;
 pub mod errors;
 pub mod features;

@@ -120,3 +120,53 @@ async fn forged_and_tampered_tokens_are_refused() {
     .await;
     assert_eq!(other.get("/api/v1/platform/tenants", Some(&op)).await.status, 401);
 }
+
+/// Behind a trusted proxy (the Ingress) each client has its own login limit, read from the
+/// right end of `X-Forwarded-For`; a header sent by a client itself changes nothing, and an
+/// untrusted peer's header is ignored.
+#[actix_web::test]
+async fn login_limits_follow_x_forwarded_for_only_from_trusted_proxies() {
+    async fn attempt(app: &TestApp, forwarded: &str) -> u16 {
+        // A new e-mail each time: only the per-address limit can refuse.
+        let email = format!("{}@nobody.test", unique("xff"));
+        let req = app
+            .request(awc::http::Method::POST, "/api/v1/auth/login")
+            .insert_header(("Content-Type", "application/json"))
+            .insert_header(("X-Forwarded-For", forwarded.to_owned()));
+        let body = json!({"email": email, "password": "guess-guess"}).to_string();
+        app.send(req, Some(body)).await.status.as_u16()
+    }
+    let n = unique("");
+    let octet = |i: u32| (n.bytes().map(u32::from).sum::<u32>() + i) % 250 + 1;
+    let (a, b) = (format!("198.51.100.{}", octet(0)), format!("203.0.113.{}", octet(1)));
+
+    // The test client's peer is 127.0.0.1: trusted here.
+    let app = TestApp::spawn_with(|s| {
+        s.auth.login_attempts = 3;
+        s.server.trusted_proxies = "127.0.0.1/32, ::1".into();
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(attempt(&app, &a).await, 401);
+    }
+    assert_eq!(attempt(&app, &a).await, 429, "client A is limited");
+    // A forged left-most entry does not help A.
+    assert_eq!(attempt(&app, &format!("{b}, {a}")).await, 429);
+    // Client B behind the same proxy still has its own attempts.
+    assert_eq!(attempt(&app, &b).await, 401, "client B is not limited by A");
+
+    // Without trusted proxies the header is ignored: every attempt counts against the peer.
+    let (c, d) = (format!("192.0.2.{}", octet(2)), format!("192.0.2.{}", octet(3)));
+    let plain = TestApp::spawn_with(|s| s.auth.login_attempts = 3).await;
+    for (i, forwarded) in [&c, &d, &c].into_iter().enumerate() {
+        assert_eq!(attempt(&plain, forwarded).await, 401, "attempt {i}");
+    }
+    assert_eq!(attempt(&plain, &d).await, 429, "the header must not give each attempt a new address");
+
+    // A trusted-proxies entry that is not an address is refused at start-up.
+    let url = crate::helpers::database_url();
+    let mut s = crate::helpers::settings(&url);
+    s.server.trusted_proxies = "10.0.0.0/8, ingress.local".into();
+    let refused = tradeport::app::AppState::build(s, None).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("ingress.local"), "{refused}");
+}

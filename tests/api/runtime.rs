@@ -808,3 +808,27 @@ async fn metrics_count_routes_tenants_jobs_the_queue_and_the_pool() {
     })
     .await;
 }
+
+/// `server.metrics_bind` moves `/metrics` off the public port (which the Ingress exposes) to a
+/// port of its own, where the probes answer too.
+#[actix_web::test]
+async fn metrics_can_live_on_their_own_port_away_from_the_public_one() {
+    let db = OwnDb::new();
+    let (port, metrics_port) = (free_port(), free_port());
+    let bind = format!("127.0.0.1:{metrics_port}");
+    let mut serve = Proc::spawn(&["serve"], &db.url, port, &[("TRADEPORT__SERVER__METRICS_BIND", bind.as_str())]);
+    serve.ready().await;
+    assert_eq!(get(&serve.base, "/", None).await.map(|r| r.0), Ok(200));
+    let public = get(&serve.base, "/metrics", None).await.expect("public port answers");
+    assert_eq!(public.0, 404, "{}", public.2);
+    assert!(!public.2.contains("http_requests_total"));
+    let private = format!("http://{bind}");
+    let scraped = get(&private, "/metrics", None).await.expect("metrics port answers");
+    assert_eq!(scraped.0, 200);
+    assert!(scraped.2.contains("http_requests_total"), "{}", scraped.2);
+    assert_eq!(get(&private, "/healthz", None).await.map(|r| r.0), Ok(200));
+    // Nothing else is served there.
+    assert_eq!(get(&private, "/", None).await.map(|r| r.0), Ok(404));
+    serve.sigterm();
+    assert!(serve.wait_exit(Duration::from_secs(30)).await.success(), "{}", serve.stderr());
+}

@@ -166,7 +166,7 @@ impl Sandbox {
                 "REDIS_URL" => "redis://127.0.0.1:6379/".to_owned(),
                 "TRADEPORT__REDIS__PREFIX" => format!("tp-image-{}", uuid::Uuid::new_v4().simple()),
                 // Loopback only: this is a shared machine.
-                "TRADEPORT_BIND" => format!("127.0.0.1:{}", free_port()),
+                "TRADEPORT_BIND" | "TRADEPORT__SERVER__METRICS_BIND" => format!("127.0.0.1:{}", free_port()),
                 _ => {
                     assert!(chart::at(&e, "valueFrom").is_none(), "{name}: an unexpected secret");
                     s(&e, "value").to_owned()
@@ -247,7 +247,12 @@ exec chroot --userspec="$TP_UID:$TP_UID" "$R" /bin/sh -c 'cd "$TP_WORKDIR" && ex
     }
 
     pub fn bind(&self) -> String {
-        self.env.iter().find(|(n, _)| n == "TRADEPORT_BIND").map(|(_, v)| v.clone()).expect("TRADEPORT_BIND")
+        self.var("TRADEPORT_BIND")
+    }
+
+    /// The value of one variable of the chart's environment (loopback addresses here).
+    pub fn var(&self, name: &str) -> String {
+        self.env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("{name} is not set"))
     }
 }
 

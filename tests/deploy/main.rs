@@ -411,7 +411,18 @@ fn the_chart_variants_operators_use_render_and_hold_together() {
     let sm = with.of_kind("ServiceMonitor");
     assert_eq!(sm.len(), 1);
     let ports: Vec<&str> = chart::list(sm[0], "spec.endpoints").iter().map(|e| s(e, "port")).collect();
-    assert_eq!(ports, ["http", "metrics"]);
+    // One endpoint, the metrics port, on both the web and the worker Service; never the
+    // public http port (whose /metrics answers 404 with server.metrics_bind).
+    assert_eq!(ports, ["metrics"]);
+    let services = with.of_kind("Service");
+    assert!(services.iter().all(|svc| chart::list(svc, "spec.ports").iter().any(|p| s(p, "name") == "metrics")));
+    let web = with.component("Deployment", "web").expect("web");
+    let env = chart::list(web, "spec.template.spec.containers")[0].clone();
+    let bind = chart::list(&env, "env")
+        .iter()
+        .find(|e| s(e, "name") == "TRADEPORT__SERVER__METRICS_BIND")
+        .map(|e| s(e, "value").to_owned());
+    assert_eq!(bind.as_deref(), Some("0.0.0.0:9090"));
     let off = render("serviceMonitor: {enabled: false}", &with_prometheus()).expect("renders");
     assert!(off.of_kind("ServiceMonitor").is_empty());
 
@@ -788,7 +799,9 @@ fn the_image_layout_migrates_serves_and_stops_as_a_non_root_user_on_a_read_only_
         .expect("serve starts");
     let started = image::wait_healthy(&mut web, &addr, std::time::Duration::from_secs(60));
     let ready = image::get(&addr, "/readyz");
-    let metrics = image::get(&addr, "/metrics");
+    // /metrics is on the metrics port (server.metrics_bind), not on the public one.
+    let public_metrics = image::get(&addr, "/metrics");
+    let metrics = image::get(&sandbox.var("TRADEPORT__SERVER__METRICS_BIND"), "/metrics");
     let landing = image::get(&addr, "/");
     image::sigterm(&web);
     let stop = std::time::Instant::now();
@@ -801,6 +814,7 @@ fn the_image_layout_migrates_serves_and_stops_as_a_non_root_user_on_a_read_only_
     let started = started.unwrap_or_else(|e| panic!("serve: {e}\n{log}"));
     assert_eq!(ready.as_ref().map(|r| r.0), Some(200), "/readyz: {ready:?}");
     assert!(metrics.as_ref().is_some_and(|(s, b)| *s == 200 && b.contains("# TYPE")), "/metrics: {metrics:?}");
+    assert_eq!(public_metrics.as_ref().map(|r| r.0), Some(404), "/metrics on the public port: {public_metrics:?}");
     // The landing page renders from templates/ in the working directory.
     assert!(landing.as_ref().is_some_and(|(s, b)| *s == 200 && b.contains("<html")), "/: {landing:?}");
     assert!(status.success(), "serve did not exit cleanly on SIGTERM: {status}\n{log}");

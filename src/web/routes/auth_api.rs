@@ -27,8 +27,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/auth/confirm-email").route(web::post().to(confirm_email)));
 }
 
+/// The client's address for rate limits: the TCP peer, or what a trusted proxy says in
+/// `X-Forwarded-For` (`server.trusted_proxies`, see `web::client_addr`).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    let proxies = req.app_data::<web::Data<AppState>>().map(|s| s.trusted_proxies.as_slice()).unwrap_or(&[]);
+    let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
+    crate::web::client_addr::client_ip(req.peer_addr().map(|a| a.ip()), &forwarded, proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[derive(Deserialize)]
