@@ -41,6 +41,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub jobs: JobSettings,
 }
 
 /// The job worker: its probe and metrics endpoint (`tradeport worker`) and how long it may
@@ -88,6 +90,26 @@ fn default_tenant_labels() -> usize {
 impl Default for MetricsSettings {
     fn default() -> Self {
         MetricsSettings { tenant_labels: default_tenant_labels() }
+    }
+}
+
+/// The job queue (`crate::jobs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    /// Seconds a claimed job stays hidden from other workers. A worker that dies mid-job
+    /// (`kill -9`, a lost node) delays its jobs this long; a job running longer than this may
+    /// be claimed a second time, so keep it above the longest job (a 1C import).
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: i64,
+}
+
+fn default_lease_secs() -> i64 {
+    crate::jobs::LEASE_SECS
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings { lease_secs: default_lease_secs() }
     }
 }
 
@@ -316,6 +338,9 @@ impl Settings {
         }
         if self.database.pool_max_size == 0 || self.database.tenant_working_set == 0 {
             bail!("database.pool_max_size and database.tenant_working_set must be at least 1.");
+        }
+        if self.jobs.lease_secs < 1 {
+            bail!("jobs.lease_secs must be at least 1 second.");
         }
         if !matches!(self.log.format.as_str(), "compact" | "json") {
             bail!("log.format must be compact or json.");

@@ -13,7 +13,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Double, Int4, Jsonb, Nullable, Text
 
 use crate::error::AppResult;
 
-/// How long a claimed job is hidden from other workers.
+/// How long a claimed job is hidden from other workers unless `jobs.lease_secs` says
+/// otherwise: a worker that dies (`kill -9`, a lost node) leaves its jobs invisible this long.
 pub const LEASE_SECS: i64 = 300;
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -37,8 +38,8 @@ pub struct Job {
     pub tenant_slug: Option<String>,
 }
 
-/// Claims up to `limit` ready jobs (optionally of one tenant), leasing them.
-pub fn claim(conn: &mut PgConnection, tenant: Option<i64>, limit: i64) -> AppResult<Vec<Job>> {
+/// Claims up to `limit` ready jobs (optionally of one tenant), leasing them for `lease_secs`.
+pub fn claim(conn: &mut PgConnection, tenant: Option<i64>, limit: i64, lease_secs: i64) -> AppResult<Vec<Job>> {
     Ok(diesel::sql_query(
         "UPDATE public.jobs j SET attempts = j.attempts + 1, run_at = now() + make_interval(secs => $1) \
          FROM (SELECT id FROM public.jobs WHERE run_at <= now() AND ($2::bigint IS NULL OR tenant_id = $2) \
@@ -47,7 +48,7 @@ pub fn claim(conn: &mut PgConnection, tenant: Option<i64>, limit: i64) -> AppRes
          RETURNING j.id, j.kind, j.tenant_id, j.payload, j.attempts, j.max_attempts, j.created_at, \
          (SELECT t.slug FROM public.tenants t WHERE t.id = j.tenant_id) AS tenant_slug",
     )
-    .bind::<BigInt, _>(LEASE_SECS)
+    .bind::<BigInt, _>(lease_secs.max(1))
     .bind::<Nullable<BigInt>, _>(tenant)
     .bind::<BigInt, _>(limit)
     .load(conn)?)

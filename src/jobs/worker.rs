@@ -30,7 +30,8 @@ pub async fn run_once(state: &AppState, tenant: Option<i64>) -> AppResult<usize>
     if state.lifecycle.is_stopping() {
         return Ok(0);
     }
-    let claimed: Vec<Job> = read_platform(&state.pool, move |c| claim(c, tenant, 100)).await?;
+    let lease = state.settings.jobs.lease_secs;
+    let claimed: Vec<Job> = read_platform(&state.pool, move |c| claim(c, tenant, 100, lease)).await?;
     let n = claimed.len();
     let pending = Pending::new(&claimed);
     let work = run_claimed(state, claimed, &pending);

@@ -520,3 +520,113 @@ async fn login_limits_are_shared_through_redis_and_hold_without_it() {
         429
     );
 }
+
+/// A loopback relay to Redis that the test can cut (every connection reset, new ones
+/// refused) and restore: T13's fault, small enough for the default run.
+struct RedisCut {
+    url: String,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl RedisCut {
+    async fn start() -> RedisCut {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("redis://{}", listener.local_addr().expect("addr"));
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cut = tokio::sync::watch::channel(0u64).0;
+        let (d, c) = (down.clone(), cut.clone());
+        actix_web::rt::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if d.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection closed
+                }
+                let mut watch = c.subscribe();
+                actix_web::rt::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:6379").await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.changed() => {}
+                    }
+                });
+            }
+        });
+        RedisCut { url, down, cut }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            self.cut.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+async fn redis_has(key: &str) -> bool {
+    let Ok(client) = redis::Client::open("redis://127.0.0.1:6379") else { return false };
+    let Ok(mut c) = client.get_multiplexed_async_connection().await else { return false };
+    redis::cmd("EXISTS").arg(key).query_async::<i64>(&mut c).await.unwrap_or(0) > 0
+}
+
+/// Regression (found by the fault suite, T13): failed logins counted in Redis before an
+/// outage were forgotten by the in-process fallback, and those counted in-process during it
+/// were forgotten once Redis was back, so a client got the limit again in each mode.
+#[actix_web::test]
+async fn the_login_limit_holds_across_a_redis_outage_and_its_end() {
+    let prefix = unique("rl");
+    let cut = RedisCut::start().await;
+    let (url, p) = (cut.url.clone(), prefix.clone());
+    let app = TestApp::spawn_with(move |s| {
+        s.redis.url = Some(secrecy::SecretString::from(url));
+        s.redis.prefix = Some(p);
+        s.auth.login_attempts = 4;
+    })
+    .await;
+    for _ in 0..50 {
+        if app.uses_redis() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.uses_redis(), "Redis at 127.0.0.1:6379 is needed for this test");
+    let (email, _) = app.user_token().await;
+    let wrong = json!({"email": email, "password": "wrong-wrong-wrong"});
+    for _ in 0..2 {
+        assert_eq!(app.post_json("/api/v1/auth/login", &wrong, None).await.status, 401);
+    }
+    assert!(redis_has(&format!("{prefix}:rl:login:email:{email}")).await, "counted in Redis");
+
+    // Redis gone: two more failures are all that is left of the limit.
+    cut.set_down(true);
+    for n in 0..2 {
+        assert_eq!(app.post_json("/api/v1/auth/login", &wrong, None).await.status, 401, "failure {}", n + 3);
+    }
+    let right = json!({"email": email, "password": TEST_PASSWORD});
+    let r = app.post_json("/api/v1/auth/login", &right, None).await;
+    assert_eq!(r.status, 429, "four failures in all, two of them counted before the outage: {}", r.body);
+
+    // Redis back (the app reconnects): the failures of the outage still count.
+    cut.set_down(false);
+    // Reconnected once a failed login of another client (address and e-mail) reaches Redis.
+    let probe = format!("{}@users.test", unique("probe"));
+    let other = awc::Client::builder()
+        .connector(awc::Connector::new().local_address("127.0.0.5".parse().expect("ip")))
+        .finish();
+    let mut back = false;
+    for _ in 0..100 {
+        let body = json!({"email": probe, "password": "x-x-x-x-x"}).to_string();
+        let req = other
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .insert_header(("Content-Type", "application/json"));
+        let _ = req.send_body(body).await;
+        if redis_has(&format!("{prefix}:rl:login:email:{probe}")).await {
+            back = true;
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(back, "the app uses Redis again once it is back");
+    let r = app.post_json("/api/v1/auth/login", &right, None).await;
+    assert_eq!(r.status, 429, "Redis holds 2 failures, this node saw 4: the limit is reached: {}", r.body);
+}
