@@ -1,7 +1,9 @@
 //! Fixed-window limits on attempts (login, registration, password reset, invitations),
 //! per client address and per account. Counted in Redis when `REDIS_URL` is set, so every
-//! replica shares them; when Redis is absent or failing, an in-process window takes over —
-//! the limit is then per node, never gone.
+//! replica shares them, and always in an in-process window too: a key is refused when
+//! either count has reached the limit. So when Redis fails the node's own count takes over
+//! with every attempt it saw before the outage, and when Redis is back the attempts of the
+//! outage still count (SECURITY.md T13: the limit is never reset by a Redis outage).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -57,26 +59,27 @@ impl Limits {
         format!("{}:rl:{}:{}", self.prefix, p.name, key)
     }
 
-    /// 429 with `Retry-After` when any key has used up its window.
+    /// 429 with `Retry-After` when any key has used up its window, in this node's count or
+    /// in Redis's (when it answers).
     pub async fn check(&self, p: &Policy, keys: &[String]) -> Result<(), AppError> {
+        self.check_local(p, keys)?;
         if let Some(conn) = self.redis.get() {
             match self.check_redis(conn.clone(), p, keys).await {
                 Ok(result) => return result,
                 Err(e) => tracing::warn!(error = %e, "rate limit store unavailable; using the in-process window"),
             }
         }
-        self.check_local(p, keys)
+        Ok(())
     }
 
-    /// Counts an attempt against every key.
+    /// Counts an attempt against every key, in this node's window and in Redis.
     pub async fn hit(&self, p: &Policy, keys: &[String]) {
+        self.hit_local(p, keys);
         if let Some(conn) = self.redis.get() {
-            match self.hit_redis(conn.clone(), p, keys).await {
-                Ok(()) => return,
-                Err(e) => tracing::warn!(error = %e, "rate limit store unavailable; using the in-process window"),
+            if let Err(e) = self.hit_redis(conn.clone(), p, keys).await {
+                tracing::warn!(error = %e, "rate limit store unavailable; using the in-process window");
             }
         }
-        self.hit_local(p, keys);
     }
 
     async fn check_redis(

@@ -9,9 +9,16 @@ use serde_json::{json, Value};
 
 use crate::harness::{random_suffix, FaultDb, Http, PASSWORD};
 
-/// Valid organisation INNs (checksums correct) for distinct buyer companies.
-pub const INNS: &[&str] =
-    &["7707083893", "7736207543", "7702070139", "7728168971", "7704217370", "7710140679", "7760181590", "7713076301"];
+/// A valid organisation INN (10 digits, check digit by the FNS weights), distinct per `n`
+/// within a store.
+pub fn inn(n: usize) -> String {
+    let mut d: Vec<u32> =
+        format!("77{:07}", 1_000_000 + n * 7919 % 8_999_999).chars().filter_map(|c| c.to_digit(10)).collect();
+    d.truncate(9);
+    let sum: u32 = d.iter().zip([2, 4, 10, 3, 5, 9, 4, 6, 8]).map(|(a, w)| a * w).sum();
+    d.push(sum % 11 % 10);
+    d.iter().map(|x| char::from_digit(*x, 10).unwrap_or('0')).collect()
+}
 
 pub struct Store {
     pub base: String,
@@ -90,7 +97,7 @@ pub async fn buyer(s: &Store, n: usize) -> Buyer {
     let ip: IpAddr = format!("127.0.9.{}", 1 + n % 250).parse().expect("ip");
     let http = Http::from(Some(ip), Duration::from_secs(60));
     let email = format!("buyer{n}-{}@faults.test", random_suffix());
-    let company = json!({"name": format!("ООО «Покупатель {n}»"), "inn": INNS[n % INNS.len()], "kpp": "773601001"});
+    let company = json!({"name": format!("ООО «Покупатель {n}»"), "inn": inn(n), "kpp": "773601001"});
     let body = json!({"email": email, "password": PASSWORD, "name": format!("Buyer {n}"), "company": company});
     let r = http.post(&s.api("/register"), &body, None, &[]).await;
     let v = match r {

@@ -160,9 +160,20 @@ async fn t13() {
                 let tick = started + pace * i as u32;
                 tokio::time::sleep_until(tick.into()).await;
                 let phase = *phase_now.borrow();
-                let b = &buyers[(w + i) % buyers.len()];
-                let (kind, st) =
-                    one_request(&http, s, b, w, i, &mut rng, carts, revoked_accepted, revoked_tried, revoked).await;
+                let bi = (w + i) % buyers.len();
+                let (kind, st) = one_request(
+                    &http,
+                    s,
+                    (bi, &buyers[bi]),
+                    w,
+                    i,
+                    &mut rng,
+                    carts,
+                    revoked_accepted,
+                    revoked_tried,
+                    revoked,
+                )
+                .await;
                 tally.borrow_mut().note(phase, kind, &st);
             }
         }
@@ -284,7 +295,7 @@ async fn t13() {
 async fn one_request(
     http: &Http,
     s: &Store,
-    b: &Buyer,
+    (bi, b): (usize, &Buyer),
     w: usize,
     i: usize,
     rng: &mut Lcg,
@@ -304,14 +315,15 @@ async fn one_request(
             ("browse", status_of(&r))
         }
         4..=5 => {
-            let cart = carts.borrow().get(&w).copied();
+            // One cart per buyer (a cart is its company's: another buyer gets a 404).
+            let cart = carts.borrow().get(&bi).copied();
             let cart = match cart {
                 Some(c) => c,
                 None => {
                     match http.post(&s.api("/carts"), &json!({"name": format!("T13 {w}")}), Some(&b.token), &[]).await {
                         Ok((201, v)) => {
                             let id = v["id"].as_i64().unwrap_or(0);
-                            carts.borrow_mut().insert(w, id);
+                            carts.borrow_mut().insert(bi, id);
                             id
                         }
                         r => return ("cart", status_of(&r)),
@@ -321,7 +333,7 @@ async fn one_request(
             let body = json!({"sku": sku, "qty": 1});
             let r = http.post(&s.api(&format!("/carts/{cart}/items")), &body, Some(&b.token), &[]).await;
             if let Ok((404 | 403, _)) = r {
-                carts.borrow_mut().remove(&w);
+                carts.borrow_mut().remove(&bi);
             }
             ("cart", status_of(&r))
         }
