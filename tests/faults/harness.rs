@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde_json::Value;
@@ -101,7 +102,7 @@ impl FaultDb {
 
     pub fn exec(&self, sql: &str) {
         let mut c = PgConnection::establish(&self.url).expect("connect");
-        diesel::sql_query(sql).execute(&mut c).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     fn json(&self, sql: &str) -> Value {

@@ -20,6 +20,7 @@ pub struct Seen {
 pub struct Receiver {
     pub url: String,
     seen: Arc<Mutex<Seen>>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Receiver {
@@ -28,7 +29,8 @@ impl Receiver {
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let s = seen.clone();
+        let delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (s, d) = (seen.clone(), delay_ms.clone());
         std::thread::Builder::new()
             .name("webhook-receiver".into())
             .spawn(move || {
@@ -36,12 +38,18 @@ impl Receiver {
                 rt.block_on(async move {
                     let listener = TcpListener::from_std(listener).expect("listener");
                     while let Ok((conn, _)) = listener.accept().await {
-                        tokio::spawn(serve(conn, s.clone()));
+                        tokio::spawn(serve(conn, s.clone(), d.clone()));
                     }
                 });
             })
             .expect("receiver thread");
-        Receiver { url: format!("http://127.0.0.1:{port}/hooks"), seen }
+        Receiver { url: format!("http://127.0.0.1:{port}/hooks"), seen, delay_ms }
+    }
+
+    /// Takes this long to answer each delivery (after recording it), like a busy consumer:
+    /// a worker killed meanwhile has sent it but not marked it done.
+    pub fn set_delay(&self, d: Duration) {
+        self.delay_ms.store(d.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// (distinct deliveries, total requests, events by delivery id).
@@ -52,7 +60,7 @@ impl Receiver {
     }
 }
 
-async fn serve(mut conn: TcpStream, seen: Arc<Mutex<Seen>>) {
+async fn serve(mut conn: TcpStream, seen: Arc<Mutex<Seen>>, delay_ms: Arc<std::sync::atomic::AtomicU64>) {
     let mut buf = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
     // Headers.
@@ -84,6 +92,10 @@ async fn serve(mut conn: TcpStream, seen: Arc<Mutex<Seen>>) {
         let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
         let e = s.deliveries.entry(id).or_insert((0, body));
         e.0 += 1;
+    }
+    let ms = delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
     let _ = conn.shutdown().await;

@@ -80,6 +80,7 @@ async fn t15() {
     // RB-1 is ordered only by the changes that roll back: any event naming it leaked.
     product(&http, &s, "RB-1", "10.00", 1_000_000).await;
     let rx = Receiver::start();
+    rx.set_delay(Duration::from_millis(env_usize("FAULTS_T15_RECEIVER_DELAY_MS", 300) as u64));
     webhook(&http, &s, &rx.url, &["order.created", "stock.changed"]).await;
     let buyers = [buyer(&s, 0).await, buyer(&s, 1).await];
     instrument(&db, &s);
@@ -88,6 +89,8 @@ async fn t15() {
 
     let mut worker_n = 1;
     let mut worker = Some(Proc::spawn(&db, "worker-1", &["worker"], 0, &env));
+    let now = || db.value("SELECT clock_timestamp()::text").as_str().unwrap_or_default().to_owned();
+    let mut worker_since = now();
     let started = Instant::now();
 
     // The load: orders and product changes from 4 clients, with the rollbacks spread among them.
@@ -142,13 +145,26 @@ async fn t15() {
         .await;
         done.set(true);
     };
-    // The killer: SIGKILL at random moments while there is work, then start again at once.
+    // The killer: SIGKILL at random moments while there is work (mostly while the worker
+    // holds claimed jobs, so deliveries are cut half-way), then start it again at once.
     let killer = async {
         let mut rng = Lcg(2015);
         let mut killed = 0;
         let mut jobs_at_kill = Vec::new();
+        let mut mid_batch = 0;
         while killed < kills {
-            tokio::time::sleep(Duration::from_millis(300 + rng.next(1700))).await;
+            tokio::time::sleep(Duration::from_millis(500 + rng.next(2500))).await;
+            // Jobs the running worker has claimed (leased since it started).
+            let held = format!(
+                "SELECT count(*) FROM public.jobs WHERE run_at > now() AND run_at - interval '{lease} s' > '{worker_since}'::timestamptz"
+            );
+            let wait = Instant::now() + Duration::from_millis(rng.next(2000));
+            while Instant::now() < wait && db.int(&held) == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if db.int(&held) > 0 {
+                mid_batch += 1;
+            }
             let pending = db.int("SELECT count(*) FROM public.jobs");
             if pending == 0 && done.get() {
                 // Out of work before all kills: queue more by touching products.
@@ -163,10 +179,11 @@ async fn t15() {
             jobs_at_kill.push(pending);
             worker_n += 1;
             worker = Some(Proc::spawn(&db, &format!("worker-{worker_n}"), &["worker"], 0, &env));
+            worker_since = now();
         }
-        jobs_at_kill
+        (jobs_at_kill, mid_batch)
     };
-    let (_, jobs_at_kill) = tokio::join!(load, killer);
+    let (_, (jobs_at_kill, mid_batch)) = tokio::join!(load, killer);
     let load_done = started.elapsed();
 
     // Drain: every committed job gone from the queue (leases of killed workers run out).
@@ -220,7 +237,7 @@ async fn t15() {
         .sum();
     let delivered = distinct.saturating_sub(foreign);
     let line = json!({
-        "scenario": "T15", "jobs": jobs_total, "jobs_by_kind": committed, "worker_kills": jobs_at_kill.len(),
+        "scenario": "T15", "jobs": jobs_total, "jobs_by_kind": committed, "worker_kills": jobs_at_kill.len(), "kills_while_holding_claimed_jobs": mid_batch,
         "jobs_queued_at_each_kill": jobs_at_kill, "lease_s": lease, "requests": results,
         "rollbacks_injected": rollbacks,
         "deliveries_committed": committed_ids.len(), "deliveries_received": distinct, "receiver_requests": requests,
