@@ -24,7 +24,6 @@ struct Ctl {
 
 pub struct Proxy {
     pub port: u16,
-    pub name: &'static str,
     ctl: Arc<Ctl>,
 }
 
@@ -50,7 +49,7 @@ impl Proxy {
                 rt.block_on(accept_loop(std_listener, upstream, c));
             })
             .expect("proxy thread");
-        Proxy { port, name, ctl }
+        Proxy { port, ctl }
     }
 
     /// Everything passes (and no added latency).
