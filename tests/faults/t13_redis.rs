@@ -206,7 +206,7 @@ async fn t13() {
                         _ => {}
                     }
                 }
-                if n % 8 == 0 {
+                if n.is_multiple_of(8) {
                     let ok = json!({"email": email, "password": PASSWORD});
                     let r = http.post(&format!("{base}/api/v1/auth/login"), &ok, None, &[]).await;
                     let mut x = att.borrow_mut();
