@@ -24,8 +24,6 @@ use crate::config::Settings;
 use crate::db::read_platform;
 use crate::error::{AppError, AppResult};
 
-/// How long a claimed mail is reserved for the worker that claimed it.
-const LEASE_SECS: i64 = 300;
 /// Tries before a mail is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Mails per batch.
@@ -69,7 +67,9 @@ pub async fn deliver(state: &AppState, tenant: Option<i64>) -> AppResult<usize> 
         return Ok(0);
     }
     let max_age = i32::try_from(state.settings.mail.max_age_hours.max(1)).unwrap_or(i32::MAX);
-    let due: Vec<Due> = read_platform(&state.pool, move |c| claim(c, tenant, max_age)).await?;
+    // A claimed mail is reserved for its worker as long as a claimed job (`jobs.lease_secs`).
+    let lease = state.settings.jobs.lease_secs;
+    let due: Vec<Due> = read_platform(&state.pool, move |c| claim(c, tenant, max_age, lease)).await?;
     if due.is_empty() {
         return Ok(0);
     }
@@ -95,7 +95,7 @@ pub async fn deliver(state: &AppState, tenant: Option<i64>) -> AppResult<usize> 
     Ok(n)
 }
 
-fn claim(conn: &mut PgConnection, tenant: Option<i64>, max_age_hours: i32) -> AppResult<Vec<Due>> {
+fn claim(conn: &mut PgConnection, tenant: Option<i64>, max_age_hours: i32, lease_secs: i64) -> AppResult<Vec<Due>> {
     Ok(diesel::sql_query(
         "WITH due AS ( \
              SELECT id FROM public.mail_outbox \
@@ -111,7 +111,7 @@ fn claim(conn: &mut PgConnection, tenant: Option<i64>, max_age_hours: i32) -> Ap
                 c.created_at < now() - make_interval(hours => $4) AS expired \
          FROM claimed c LEFT JOIN public.tenants t ON t.id = c.tenant_id ORDER BY c.id",
     )
-    .bind::<BigInt, _>(LEASE_SECS)
+    .bind::<BigInt, _>(lease_secs.max(1))
     .bind::<Nullable<BigInt>, _>(tenant)
     .bind::<BigInt, _>(BATCH)
     .bind::<Int4, _>(max_age_hours)

@@ -17,7 +17,6 @@ use crate::harness::FaultDb;
 
 #[derive(Clone, Debug)]
 pub struct Message {
-    pub to: Vec<String>,
     pub data: String,
 }
 
@@ -52,35 +51,33 @@ impl Sink {
         self.messages.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The outbox (committed mail) against what arrived: per recipient, messages missing and
-    /// messages beyond the outbox's; order numbers mentioned that no committed order has
-    /// (mail of a rolled-back order). `delivers_by_smtp` is false when nothing arrived and
-    /// nothing in the outbox is marked sent: the build keeps mail in the outbox.
+    /// The outbox (committed mail) against what arrived, by the `Message-ID` the app gives
+    /// each outbox row (`<tp-mail-ID@…>`): committed mail that never arrived (lost), mail that
+    /// arrived more than once (duplicates a receiver drops by its id), mail whose row does not
+    /// exist (it was written by a change that rolled back), order numbers in mail that no
+    /// committed order has. `delivers_by_smtp` is false when nothing arrived and nothing in the
+    /// outbox is marked sent: the build keeps mail in the outbox.
     pub fn check(&self, db: &FaultDb, schema: &str) -> Value {
         let got = self.messages();
         let outbox =
-            db.rows("SELECT to_email, count(*) AS n, count(sent_at) AS sent FROM public.mail_outbox GROUP BY to_email");
-        let sent: i64 = outbox.iter().map(|r| r["sent"].as_i64().unwrap_or(0)).sum();
-        let committed: i64 = outbox.iter().map(|r| r["n"].as_i64().unwrap_or(0)).sum();
+            db.rows("SELECT id, sent_at IS NOT NULL AS sent, failed_at IS NOT NULL AS failed FROM public.mail_outbox");
+        let sent = outbox.iter().filter(|r| r["sent"] == true).count();
+        let failed = outbox.iter().filter(|r| r["failed"] == true).count();
         if got.is_empty() && sent == 0 {
-            return json!({"delivers_by_smtp": false, "outbox": committed, "received": 0, "lost": 0});
+            return json!({"delivers_by_smtp": false, "outbox": outbox.len(), "received": 0, "lost": 0});
         }
-        let mut received: BTreeMap<String, i64> = BTreeMap::new();
+        let mut by_id: BTreeMap<i64, usize> = BTreeMap::new();
+        let mut without_id = 0;
         for m in &got {
-            for to in &m.to {
-                *received.entry(to.to_lowercase()).or_insert(0) += 1;
+            match message_row(&m.data) {
+                Some(id) => *by_id.entry(id).or_insert(0) += 1,
+                None => without_id += 1,
             }
         }
-        let mut lost = 0;
-        let mut extra = 0;
-        for r in &outbox {
-            let to = r["to_email"].as_str().unwrap_or("").to_lowercase();
-            let want = r["n"].as_i64().unwrap_or(0);
-            let have = received.remove(&to).unwrap_or(0);
-            lost += (want - have).max(0);
-            extra += (have - want).max(0);
-        }
-        extra += received.values().sum::<i64>();
+        let rows: std::collections::BTreeSet<i64> = outbox.iter().filter_map(|r| r["id"].as_i64()).collect();
+        let lost = rows.iter().filter(|id| !by_id.contains_key(id)).count();
+        let unknown_rows = by_id.keys().filter(|id| !rows.contains(id)).count();
+        let duplicates: usize = by_id.values().map(|n| n - 1).sum();
         let numbers: std::collections::BTreeSet<String> = db
             .rows(&format!("SELECT number FROM {schema}.orders"))
             .iter()
@@ -92,9 +89,18 @@ impl Sink {
             .filter(|n| !numbers.contains(n))
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        json!({"delivers_by_smtp": true, "outbox": committed, "received": got.len(), "lost": lost,
-               "beyond_outbox": extra, "mail_of_unknown_orders": unknown_numbers})
+        json!({"delivers_by_smtp": true, "outbox": rows.len(), "sent": sent, "given_up": failed,
+               "received": got.len(), "distinct": by_id.len(), "lost": lost, "duplicates_absorbed": duplicates,
+               "without_message_id": without_id, "from_rolled_back": unknown_rows + unknown_numbers})
     }
+}
+
+/// The outbox row id in a message's `Message-ID: <tp-mail-ID@…>`.
+fn message_row(data: &str) -> Option<i64> {
+    let head = data.split("\r\n\r\n").next().unwrap_or(data);
+    let line = head.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:"))?;
+    let rest = &line[line.find("tp-mail-")? + "tp-mail-".len()..];
+    rest.split('@').next()?.trim().parse().ok()
 }
 
 /// The message text with base64 parts and encoded words decoded (best effort).
@@ -131,7 +137,6 @@ fn order_numbers(text: &str) -> Vec<String> {
 async fn session(conn: TcpStream, messages: Arc<Mutex<Vec<Message>>>) {
     let (r, mut w) = conn.into_split();
     let mut lines = BufReader::new(r);
-    let mut to = Vec::new();
     if w.write_all(b"220 faults-sink ESMTP\r\n").await.is_err() {
         return;
     }
@@ -148,13 +153,7 @@ async fn session(conn: TcpStream, messages: Arc<Mutex<Vec<Message>>>) {
             b"250-faults-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 OK\r\n"
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") || upper.starts_with("MAIL FROM") {
             b"250 OK\r\n"
-        } else if upper.starts_with("RSET") {
-            to.clear();
-            b"250 OK\r\n"
-        } else if upper.starts_with("RCPT TO") {
-            let addr = cmd.split_once(':').map(|(_, a)| a).unwrap_or("");
-            let addr = addr.split_whitespace().next().unwrap_or("").trim_matches(|c| c == '<' || c == '>');
-            to.push(addr.to_owned());
+        } else if upper.starts_with("RSET") || upper.starts_with("RCPT TO") {
             b"250 OK\r\n"
         } else if upper == "DATA" {
             if w.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await.is_err() {
@@ -172,7 +171,7 @@ async fn session(conn: TcpStream, messages: Arc<Mutex<Vec<Message>>>) {
                 }
                 data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
             }
-            messages.lock().unwrap_or_else(|e| e.into_inner()).push(Message { to: std::mem::take(&mut to), data });
+            messages.lock().unwrap_or_else(|e| e.into_inner()).push(Message { data });
             b"250 OK queued\r\n"
         } else if upper.starts_with("QUIT") {
             let _ = w.write_all(b"221 bye\r\n").await;
