@@ -84,6 +84,11 @@ async fn t11() {
         while ledger.done.get() < total / 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // Cut while checkouts are in the server's hands (a second at most).
+        let wait = Instant::now() + Duration::from_secs(1);
+        while ledger.in_flight.get() < clients / 4 && Instant::now() < wait {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         let in_flight = ledger.in_flight.get();
         pg.reset_peer();
         pg.down();
