@@ -151,9 +151,7 @@ async fn session(conn: TcpStream, messages: Arc<Mutex<Vec<Message>>>) {
         let upper = cmd.to_uppercase();
         let reply: &[u8] = if upper.starts_with("EHLO") {
             b"250-faults-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 OK\r\n"
-        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") || upper.starts_with("MAIL FROM") {
-            b"250 OK\r\n"
-        } else if upper.starts_with("RSET") || upper.starts_with("RCPT TO") {
+        } else if ["HELO", "NOOP", "MAIL FROM", "RSET", "RCPT TO"].iter().any(|c| upper.starts_with(c)) {
             b"250 OK\r\n"
         } else if upper == "DATA" {
             if w.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await.is_err() {
