@@ -152,6 +152,8 @@ fn base_env(dir: &std::path::Path) -> Vec<(String, String)> {
         ("TRADEPORT__EXCHANGE__DIR".into(), dir.join("exchange").display().to_string()),
         ("TRADEPORT__DOCUMENTS__EDO_DIR".into(), dir.join("edo").display().to_string()),
         ("RUST_BACKTRACE".into(), "1".into()),
+        // `tradeport worker`'s probe and metrics endpoint on a free port (several run at once).
+        ("TRADEPORT__WORKER__BIND".into(), "127.0.0.1:0".into()),
     ]
 }
 

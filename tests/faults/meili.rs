@@ -1,6 +1,6 @@
 //! A private Meilisearch for the suite (its own data folder, port and master key), when the
-//! binary is there: `FAULTS_MEILI_BIN`, else `/work/meili-bin/meilisearch`, else
-//! `meilisearch` on the PATH. Without one the tests that need it say so and skip.
+//! binary is there: `FAULTS_MEILI_BIN`, else `/work/meili-bin/meilisearch` (or the build's
+//! `/work/meili-build/release/meilisearch`), else `meilisearch` on the PATH. Without one the tests that need it say so and skip.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,9 +23,10 @@ pub fn binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("FAULTS_MEILI_BIN") {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let built = PathBuf::from("/work/meili-bin/meilisearch");
-    if built.is_file() {
-        return Some(built);
+    for built in ["/work/meili-bin/meilisearch", "/work/meili-build/release/meilisearch"] {
+        if PathBuf::from(built).is_file() {
+            return Some(PathBuf::from(built));
+        }
     }
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("meilisearch")).find(|p| p.is_file()))
