@@ -6,7 +6,7 @@
 # run next to other tests. Each scenario prints one JSON figure line; all of them are also
 # appended to $FAULTS_FIGURES (default /tmp/tradeport-faults/figures.jsonl).
 #
-# Usage: bench/faults.sh [t11 t12 t13 t14 t15]     (no argument: all five, ~8 min in debug)
+# Usage: bench/faults.sh [t11 t12 t13 t14 t15]     (no argument: all five, ~5–8 min in debug)
 # Knobs (environment): FAULTS_RELEASE=1 (release build instead of debug),
 #   FAULTS_REDIS_DOWN_SECS=60, FAULTS_REDIS_SLOW_SECS=20, FAULTS_MEILI_DOWN_SECS=60,
 #   FAULTS_T11_ORDERS=200, FAULTS_T11_CLIENTS=20, FAULTS_T11_OUTAGE_SECS=5,
