@@ -76,7 +76,17 @@ pub async fn deliver(state: &AppState, tenant: Option<i64>) -> AppResult<usize> 
     let transport = transport(&url, &state.settings)?;
     let from = sender(&state.settings)?;
     let n = due.len();
-    for mail in due {
+    let mut due = due.into_iter();
+    while let Some(mail) = due.next() {
+        // From SIGTERM on, mails not yet tried go back at once (like unstarted jobs) instead
+        // of waiting out their lease.
+        if state.lifecycle.is_stopping() {
+            let back: Vec<i64> = std::iter::once(mail.id).chain(due.map(|m| m.id)).collect();
+            let count = back.len();
+            read_platform(&state.pool, move |c| release(c, &back)).await?;
+            tracing::info!(mails = count, "shutting down: unsent mails handed back");
+            break;
+        }
         let outcome = if mail.expired {
             Outcome::GiveUp(format!("expired: not sent within {} h", state.settings.mail.max_age_hours))
         } else {
@@ -93,6 +103,17 @@ pub async fn deliver(state: &AppState, tenant: Option<i64>) -> AppResult<usize> 
         read_platform(&state.pool, move |c| record(c, id, attempts, &outcome)).await?;
     }
     Ok(n)
+}
+
+/// Claimed mails not tried: due again now, the claim's attempt given back.
+fn release(conn: &mut PgConnection, ids: &[i64]) -> AppResult<()> {
+    diesel::sql_query(
+        "UPDATE public.mail_outbox SET next_attempt_at = now(), attempts = greatest(attempts - 1, 0) \
+         WHERE id = ANY($1) AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+    .execute(conn)?;
+    Ok(())
 }
 
 fn claim(conn: &mut PgConnection, tenant: Option<i64>, max_age_hours: i32, lease_secs: i64) -> AppResult<Vec<Due>> {

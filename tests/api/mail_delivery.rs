@@ -416,3 +416,28 @@ async fn refused_expired_and_undeliverable_mail_is_given_up_with_the_reason() {
     assert_ne!(listed["items"][0]["failed_at"], serde_json::Value::Null);
     assert!(listed["items"][0]["last_error"].as_str().unwrap_or("").contains("expired"), "{listed}");
 }
+
+#[actix_web::test]
+async fn mails_claimed_when_shutdown_begins_go_back_at_once_unsent() {
+    let sink = Sink::start().await;
+    let app = app_with(&sink).await;
+    let t = app.new_tenant().await;
+    let to = format!("{}@buyers.test", crate::helpers::unique("s"));
+    let ids = [enqueue(&app, &t, &to).await, enqueue(&app, &t, &to).await];
+    app.state.lifecycle.begin_shutdown();
+    // The two, and the store's welcome mail from onboarding.
+    assert_eq!(tradeport::platform::mail_delivery::deliver(&app.state, Some(t.tenant.id)).await.expect("deliver"), 3);
+    assert_eq!(sink.rcpt_count(&to), 0, "nothing sent once stopping");
+    for id in ids {
+        // Not sent, not failed, the attempt given back, and due now for the next worker.
+        assert_eq!(row(&app, id).await, (false, false, 0, None));
+        let due: bool = app
+            .db(move |c| {
+                use diesel::prelude::*;
+                use tradeport::db::schema_platform::mail_outbox as m;
+                m::table.find(id).select(m::next_attempt_at.le(diesel::dsl::now)).first(c).expect("row")
+            })
+            .await;
+        assert!(due, "mail {id} waits for no lease");
+    }
+}
