@@ -110,6 +110,32 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Realistic buyers across TENANTS stores for DURATION seconds (catalog, search, products,
+    /// cart, checkout by invoice), against a `tradeport serve` it starts (or --url, loopback
+    /// only); per step requests, errors, throughput and p50/p95/p99 (`bench_load.rs`).
+    Load {
+        #[arg(long, default_value_t = 50)]
+        tenants: usize,
+        #[arg(long, default_value_t = 100)]
+        buyers: usize,
+        /// Seconds.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// A running server to load instead of starting one (http://127.0.0.1:PORT).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, default_value = "tradeport_bench_load")]
+        database: String,
+        /// Products per store.
+        #[arg(long, default_value_t = 2000)]
+        products: usize,
+        /// Mean think time after each step, in milliseconds (uniform from half to 1.5 times).
+        #[arg(long, default_value_t = 200)]
+        think_ms: u64,
+        /// Keep the seeded database of an earlier run (stock is topped up, buyers added).
+        #[arg(long)]
+        reuse: bool,
+    },
     /// Import a generated 1C CommerceML package (import.xml + offers.xml from
     /// scripts/gen_commerceml.py) into a fresh tenant; wall time per file and peak RSS.
     Exchange {
@@ -144,6 +170,12 @@ pub fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<()> {
         ),
         BenchCommand::Drop { database } => drop_database(settings, &database),
         BenchCommand::Documents { runs } => super::bench_documents::run(settings, runs),
+        BenchCommand::Load { tenants, buyers, duration, url, database, products, think_ms, reuse } => {
+            super::bench_load::run(
+                settings,
+                super::bench_load::LoadArgs { tenants, buyers, duration, url, database, products, think_ms, reuse },
+            )
+        }
         BenchCommand::Exchange { products, dir, database } => {
             super::bench_exchange::run(settings, &database, products, &dir)
         }
@@ -235,12 +267,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn round3(x: f64) -> f64 {
+pub(super) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
 /// Percentile of sorted values (nearest rank).
-fn pct(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -428,8 +460,8 @@ const OWN_MEMORY: &str = "SELECT pg_backend_pid() AS pid, sum(total_bytes)::int8
 
 /// kB figures of a process from /proc: RssAnon (status) and Rss/Pss/Private_* (smaps_rollup).
 #[derive(Debug, Default, Clone, Copy)]
-struct ProcMem {
-    rss_kb: u64,
+pub(super) struct ProcMem {
+    pub(super) rss_kb: u64,
     rss_anon_kb: u64,
     pss_kb: u64,
     private_kb: u64,
@@ -442,7 +474,7 @@ fn proc_field(text: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn proc_mem(pid: i32) -> Option<ProcMem> {
+pub(super) fn proc_mem(pid: i32) -> Option<ProcMem> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
     Some(ProcMem {
@@ -453,7 +485,7 @@ fn proc_mem(pid: i32) -> Option<ProcMem> {
     })
 }
 
-fn mem_summary(mems: &[ProcMem]) -> serde_json::Value {
+pub(super) fn mem_summary(mems: &[ProcMem]) -> serde_json::Value {
     let mb = |kb: u64| round3(kb as f64 / 1024.0);
     let sum = |f: fn(&ProcMem) -> u64| mems.iter().map(f).sum::<u64>();
     let max = |f: fn(&ProcMem) -> u64| mems.iter().map(f).max().unwrap_or(0);

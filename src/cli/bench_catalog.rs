@@ -415,6 +415,11 @@ const FEATURES: &[&str] = &[
     "Рекомендуется для остекления балконов и лоджий",
 ];
 
+/// The codes of the leaf categories every bench store has.
+pub fn leaf_codes() -> Vec<&'static str> {
+    LEAVES.iter().map(|l| l.code).collect()
+}
+
 /// SplitMix64: a deterministic stream per (tenant seed, product number).
 fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);

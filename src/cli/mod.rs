@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_catalog;
 pub mod bench_documents;
 pub mod bench_exchange;
+pub mod bench_load;
 pub mod database;
 pub mod demo;
 pub mod migrate;

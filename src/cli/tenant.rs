@@ -1,15 +1,17 @@
-//! `tradeport tenant create|list|suspend|resume`.
+//! `tradeport tenant create|list|suspend|resume|export|delete`.
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
+use secrecy::ExposeSecret;
 
 use super::database;
 use super::operator::describe;
 use crate::config::Settings;
 use crate::platform::manifest;
 use crate::platform::onboarding::{self, OnboardContext, OnboardRequest};
+use crate::platform::tenant_lifecycle;
 use crate::platform::tenants::{self, TenantPatch, TenantStatus};
 
 #[derive(Subcommand, Debug)]
@@ -39,6 +41,25 @@ pub enum TenantCommand {
     Suspend { slug: String },
     /// Resume a suspended tenant.
     Resume { slug: String },
+    /// Export everything a tenant owns: its schema (pg_dump), its rows in `public` as JSON,
+    /// its files and a README (docs/OPERATIONS.md, "Tenant export and deletion").
+    Export {
+        slug: String,
+        /// A new or empty directory, or a file name ending in .tar.gz or .tgz.
+        #[arg(long)]
+        out: PathBuf,
+        /// The pg_dump program (of the server's major version or newer).
+        #[arg(long, default_value = "pg_dump")]
+        pg_dump: String,
+    },
+    /// Delete a suspended tenant and all of its data: schema, rows in `public`, accounts that
+    /// belong to no other store, files, search indexes. Rerun it to finish an interrupted one.
+    Delete {
+        slug: String,
+        /// The slug again.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
 }
 
 pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<()> {
@@ -108,6 +129,41 @@ pub fn run(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::Suspend { slug } => set_status(&mut conn, &slug, TenantStatus::Suspended)?,
         TenantCommand::Resume { slug } => set_status(&mut conn, &slug, TenantStatus::Active)?,
+        TenantCommand::Export { slug, out, pg_dump } => {
+            let url = settings.database.url.expose_secret().to_owned();
+            let r = tenant_lifecycle::export(
+                settings,
+                &mut conn,
+                &slug,
+                &out,
+                &tenant_lifecycle::ExportOptions { pg_dump: &pg_dump, database_url: &url },
+            )
+            .with_context(|| format!("cannot export tenant {slug}"))?;
+            println!(
+                "tenant {} exported to {}: schema {} ({} tables, {} rows, dump {} bytes), {} row(s) from {} public table(s), {} account(s), {} file(s) ({} bytes)",
+                r.slug,
+                r.out.display(),
+                r.schema,
+                r.schema_rows.len(),
+                r.schema_rows.values().sum::<i64>(),
+                r.dump_bytes,
+                r.public_rows.values().sum::<usize>(),
+                r.public_rows.len(),
+                r.accounts,
+                r.files,
+                r.file_bytes
+            );
+        }
+        TenantCommand::Delete { slug, confirm } => {
+            let Some(confirm) = confirm else {
+                return Err(anyhow!(
+                    "deleting a tenant removes all of its data for good: repeat its slug with --confirm {slug} (suspend it first)"
+                ));
+            };
+            let r = tenant_lifecycle::delete(settings, &mut conn, &slug, &confirm)
+                .with_context(|| format!("cannot delete tenant {slug}"))?;
+            println!("{}", r.summary());
+        }
     }
     Ok(())
 }

@@ -7,5 +7,6 @@ pub mod mail_delivery;
 pub mod manifest;
 pub mod onboarding;
 pub mod slug;
+pub mod tenant_lifecycle;
 pub mod tenant_settings;
 pub mod tenants;

@@ -48,6 +48,7 @@ mod stock_sync;
 mod store_pages;
 mod stripe_proxy;
 mod tenancy;
+mod tenant_lifecycle;
 mod upd_schema;
 mod webdriver;
 mod webhooks;

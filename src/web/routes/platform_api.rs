@@ -12,13 +12,17 @@ use crate::error::{AppError, AppResult};
 use crate::platform::logo::{self, Logo};
 use crate::platform::mail;
 use crate::platform::onboarding::{self, OnboardContext, OnboardRequest};
+use crate::platform::tenant_lifecycle;
 use crate::platform::tenants::{self, TenantPatch};
 use crate::web::auth::Operator;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/platform/tenants").route(web::get().to(list)).route(web::post().to(create)))
         .service(
-            web::resource("/api/v1/platform/tenants/{slug}").route(web::get().to(show)).route(web::patch().to(patch)),
+            web::resource("/api/v1/platform/tenants/{slug}")
+                .route(web::get().to(show))
+                .route(web::patch().to(patch))
+                .route(web::delete().to(delete_tenant)),
         )
         .service(web::resource("/api/v1/platform/tenants/{slug}/domains").route(web::post().to(add_domain)))
         .service(
@@ -222,4 +226,44 @@ async fn mail_list(state: web::Data<AppState>, _op: Operator, q: web::Query<Page
     let (items, total) =
         with_platform(&state.pool, move |conn| mail::list(conn, to.as_deref(), offset, per_page)).await?;
     Ok(HttpResponse::Ok().json(json!({"items": items, "total": total, "page": page, "per_page": per_page})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteTenant {
+    /// The slug again.
+    confirm: String,
+}
+
+/// Deletes a suspended tenant and all of its data (platform::tenant_lifecycle): the
+/// database in one transaction, then its files and search indexes. A repeated request after
+/// an interruption finishes the rest.
+async fn delete_tenant(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<String>,
+    body: web::Json<DeleteTenant>,
+) -> AppResult<HttpResponse> {
+    let slug = path.into_inner();
+    let confirm = body.into_inner().confirm;
+    let actor = op.0.account.id;
+    let mut report = crate::db::tenant::read_platform(&state.pool, move |conn| {
+        tenant_lifecycle::delete_in_db(conn, &slug, &confirm, Some(actor))
+    })
+    .await?;
+    state.tenants.invalidate();
+    let settings = state.settings.clone();
+    let schema = crate::db::TenantSchema::parse(&report.schema).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let s = schema.clone();
+    report.files_removed = web::block(move || tenant_lifecycle::remove_files(&settings, &s))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the database part is done; repeat the request: {e}")))?;
+    report.search_indexes_removed =
+        tenant_lifecycle::remove_search_indexes(&state.settings, &schema).await.map_err(|e| {
+            AppError::Unavailable(format!(
+                "the database part is done, the search index is not ({e}); repeat the request"
+            ))
+        })?;
+    Ok(HttpResponse::Ok().json(&report))
 }
