@@ -300,7 +300,13 @@ struct Sample {
     server_rss_kb_max: u64,
 }
 
-fn sampler(db_url: String, server_pid: Option<i32>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Sample> {
+/// `own_pid`: the backend of this command's own connection, left out of the count.
+fn sampler(
+    db_url: String,
+    own_pid: i32,
+    server_pid: Option<i32>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Sample> {
     std::thread::spawn(move || {
         let mut s = Sample::default();
         let Ok(mut conn) = PgConnection::establish(&db_url) else { return s };
@@ -315,8 +321,9 @@ fn sampler(db_url: String, server_pid: Option<i32>, stop: Arc<AtomicBool>) -> st
             if let Ok(c) = diesel::sql_query(
                 "SELECT count(*)::int8 AS total, (count(*) FILTER (WHERE state = 'active'))::int8 AS active \
                    FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
-                   AND backend_type = 'client backend'",
+                   AND pid <> $1 AND backend_type = 'client backend'",
             )
+            .bind::<diesel::sql_types::Integer, _>(own_pid)
             .get_result::<Conns>(&mut conn)
             {
                 s.connections_max = s.connections_max.max(c.total);
@@ -341,7 +348,13 @@ fn measure(
     orders_before: i64,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
-    let sampling = sampler(db_url.to_owned(), server_pid, stop.clone());
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let own: Pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(conn)?;
+    let sampling = sampler(db_url.to_owned(), own.pid, server_pid, stop.clone());
     let slugs: Vec<String> = stores.iter().map(|s| s.slug.clone()).collect();
     let started = Instant::now();
     let results = actix_web::rt::System::new().block_on(drive(
