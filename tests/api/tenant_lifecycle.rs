@@ -501,3 +501,129 @@ async fn an_export_holds_the_schema_the_public_rows_and_the_files_and_restores()
     diesel::sql_query(format!("DROP DATABASE \"{db}\" WITH (FORCE)")).execute(&mut admin).expect("drop");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A stand-in for Meilisearch's index deletion (no Meilisearch runs on this machine): the
+/// two calls the deletion makes, `DELETE /indexes/{uid}` and `GET /tasks/{n}`, answered as
+/// Meilisearch 1.x does, with the indexes that exist and every deletion asked for.
+#[derive(Default)]
+struct FakeMeili {
+    indexes: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// (uid, existed) per task, in order.
+    tasks: std::sync::Mutex<Vec<(String, bool)>>,
+}
+
+async fn fake_meili(existing: &[String]) -> (String, actix_web::web::Data<FakeMeili>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let state = web::Data::new(FakeMeili::default());
+    state.indexes.lock().expect("lock").extend(existing.iter().cloned());
+    let at = "2026-11-28T06:00:00Z";
+    let s = state.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(s.clone())
+            .route(
+                "/indexes/{uid}",
+                web::delete().to(move |st: web::Data<FakeMeili>, uid: web::Path<String>| async move {
+                    let uid = uid.into_inner();
+                    let existed = st.indexes.lock().expect("lock").remove(&uid);
+                    let mut tasks = st.tasks.lock().expect("lock");
+                    tasks.push((uid.clone(), existed));
+                    HttpResponse::Accepted().json(json!({
+                        "taskUid": tasks.len() - 1, "indexUid": uid, "status": "enqueued",
+                        "type": "indexDeletion", "enqueuedAt": at,
+                    }))
+                }),
+            )
+            .route(
+                "/tasks/{n}",
+                web::get().to(move |st: web::Data<FakeMeili>, n: web::Path<usize>| async move {
+                    let n = n.into_inner();
+                    let Some((uid, existed)) = st.tasks.lock().expect("lock").get(n).cloned() else {
+                        return HttpResponse::NotFound().finish();
+                    };
+                    let mut task = json!({
+                        "uid": n, "indexUid": uid, "type": "indexDeletion", "canceledBy": null,
+                        "details": {"deletedDocuments": 0}, "duration": "PT0.001S",
+                        "enqueuedAt": at, "startedAt": at, "finishedAt": at, "error": null,
+                        "status": "succeeded",
+                    });
+                    if !existed {
+                        task["status"] = json!("failed");
+                        task["error"] = json!({
+                            "message": format!("Index `{uid}` not found."), "code": "index_not_found",
+                            "type": "invalid_request", "link": "https://docs.meilisearch.com/errors#index_not_found",
+                        });
+                    }
+                    HttpResponse::Ok().json(task)
+                }),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    actix_web::rt::spawn(server);
+    (format!("http://127.0.0.1:{port}"), state)
+}
+
+/// The command line on a blocking thread (the fake Meilisearch answers on this runtime).
+async fn tradeport_with(root: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let (root, args, env): (PathBuf, Vec<String>, Vec<(String, String)>) = (
+        root.to_path_buf(),
+        args.iter().map(|s| s.to_string()).collect(),
+        env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+    );
+    actix_web::web::block(move || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tradeport"));
+        c.args(&args)
+            .env("DATABASE_URL", database_url())
+            .env("TRADEPORT_PROFILE", "test")
+            .env("TRADEPORT__SERVER__MEDIA_DIR", root.join("media"))
+            .env("TRADEPORT__EXCHANGE__DIR", root.join("exchange"))
+            .env("TRADEPORT__DOCUMENTS__EDO_DIR", root.join("edo"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("tradeport runs")
+    })
+    .await
+    .expect("block")
+}
+
+#[actix_web::test]
+async fn the_search_index_goes_too_and_meilisearch_down_is_finished_by_a_rerun() {
+    let (app, root) = app_with_dirs().await;
+    let t = app.new_tenant().await;
+    let op = app.operator_token().await;
+    suspend(&app, &op, &t.slug).await;
+    let schema = t.tenant.schema.as_str().to_owned();
+    let other = app.new_tenant().await;
+    let mine = format!("tp_{schema}");
+    let theirs = format!("tp_{}", other.tenant.schema.as_str());
+
+    // Meilisearch is down: the database part is done, the command says to run it again.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let down = vec![("MEILI_URL", format!("http://127.0.0.1:{closed}"))];
+    let out = tradeport_with(&root, &["tenant", "delete", &t.slug, "--confirm", &t.slug], &down).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("rerun the deletion to finish"), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"));
+    assert_eq!(rows_naming(&app, t.tenant.id, &schema, &t.slug).await, Vec::<String>::new());
+
+    // Back up: the rerun deletes this store's index (and a leftover rebuild one), not another's.
+    let (url, fake) = fake_meili(&[mine.clone(), theirs.clone()]).await;
+    let up = vec![("MEILI_URL", url)];
+    let out = tradeport_with(&root, &["tenant", "delete", &t.slug, "--confirm", &t.slug], &up).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("deletion finished") && text(&out).contains("1 search index(es)"), "{}", text(&out));
+    let asked: Vec<(String, bool)> = fake.tasks.lock().expect("lock").clone();
+    assert_eq!(asked, vec![(mine.clone(), true), (format!("{mine}-rebuild"), false)]);
+    assert_eq!(fake.indexes.lock().expect("lock").iter().cloned().collect::<Vec<_>>(), vec![theirs]);
+    // Once more: nothing left, nothing else touched.
+    let out = tradeport_with(&root, &["tenant", "delete", &t.slug, "--confirm", &t.slug], &up).await;
+    assert!(out.status.success() && text(&out).contains("0 search index(es)"), "{}", text(&out));
+    assert_eq!(fake.indexes.lock().expect("lock").len(), 1);
+    let _ = std::fs::remove_dir_all(&root);
+}
