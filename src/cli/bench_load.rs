@@ -503,10 +503,14 @@ async fn drive(
         .build()?;
     let deadline = Instant::now() + duration;
     let slugs = Arc::new(slugs);
+    // Keys are unique per buyer account across runs too (`--reuse` keeps the orders of the
+    // last run, and a key sent again with another cart is rightly a 422).
+    let run: u32 = rand::thread_rng().gen();
     let keys = Arc::new(AtomicI64::new(0));
     let mut handles = Vec::with_capacity(buyers);
     for i in 0..buyers {
         let (client, url, slugs, keys) = (client.clone(), url.clone(), slugs.clone(), keys.clone());
+        let run = format!("{run:08x}");
         handles.push(actix_web::rt::spawn(async move {
             // Spread the logins over the first second instead of one burst.
             let stagger = Duration::from_millis((i as u64 * 1000) / buyers.max(1) as u64);
@@ -518,6 +522,7 @@ async fn drive(
                 think_ms,
                 deadline,
                 keys,
+                run,
             };
             b.run().await
         }));
@@ -537,6 +542,8 @@ struct Buyer {
     think_ms: u64,
     deadline: Instant,
     keys: Arc<AtomicI64>,
+    /// This run's id, in every Idempotency-Key.
+    run: String,
 }
 
 type Answer = Result<Value, String>;
@@ -694,7 +701,7 @@ impl Buyer {
             if added == 0 || self.past_deadline() {
                 continue;
             }
-            let key = format!("load-{}-{}", self.email, self.keys.fetch_add(1, Ordering::Relaxed));
+            let key = format!("load-{}-{}", self.run, self.keys.fetch_add(1, Ordering::Relaxed));
             let t = Instant::now();
             let a = self
                 .call(
