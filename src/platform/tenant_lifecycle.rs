@@ -327,41 +327,44 @@ pub fn index_uids(schema: &TenantSchema) -> [String; 2] {
     [uid.clone(), format!("{uid}-rebuild")]
 }
 
-/// Deletes the tenant's Meilisearch indexes when `MEILI_URL` is set; returns the uids that
-/// existed. Unreachable Meilisearch is an error (rerun the deletion when it is back).
+/// Deletes the tenant's Meilisearch indexes when `MEILI_URL` is set, on *every* instance it
+/// lists (comma-separated): the index lives on the one its hash names, but a change of the
+/// list may have left an older copy on another. Returns `uid on instance` for each index
+/// that existed. An unreachable instance is an error (rerun the deletion when it is back).
 pub async fn remove_search_indexes(settings: &Settings, schema: &TenantSchema) -> Result<Vec<String>, String> {
     use meilisearch_sdk::client::Client;
     use meilisearch_sdk::errors::ErrorCode;
     use secrecy::ExposeSecret;
-    let Some(url) = settings.meili.url.as_ref().map(|u| u.expose_secret().trim().trim_end_matches('/').to_owned())
-    else {
+    let Some(urls) = settings.meili.url.as_ref().map(|u| u.expose_secret().to_owned()) else {
         return Ok(Vec::new());
     };
-    if url.is_empty() {
-        return Ok(Vec::new());
-    }
     let key = settings.meili.key.as_ref().map(|k| k.expose_secret().trim().to_owned()).filter(|k| !k.is_empty());
-    let client = Client::new(url, key).map_err(|e| format!("Meilisearch client: {e}"))?;
     let mut removed = Vec::new();
-    for uid in index_uids(schema) {
-        let timeout = std::time::Duration::from_secs(30);
-        let task = match tokio_timeout(timeout, client.index(&uid).delete()).await? {
-            Ok(t) => t,
-            Err(e) => return Err(format!("cannot delete Meilisearch index {uid}: {e}")),
-        };
-        let done = tokio_timeout(
-            timeout,
-            client.wait_for_task(&task, Some(std::time::Duration::from_millis(50)), Some(timeout)),
-        )
-        .await?
-        .map_err(|e| format!("Meilisearch index {uid}: {e}"))?;
-        match done {
-            meilisearch_sdk::tasks::Task::Failed { content } => {
-                if content.error.error_code != ErrorCode::IndexNotFound {
-                    return Err(format!("Meilisearch could not delete index {uid}: {}", content.error.error_message));
+    for url in urls.split(',').map(|u| u.trim().trim_end_matches('/')).filter(|u| !u.is_empty()) {
+        let client = Client::new(url, key.clone()).map_err(|e| format!("Meilisearch client for {url}: {e}"))?;
+        for uid in index_uids(schema) {
+            let timeout = std::time::Duration::from_secs(30);
+            let task = match tokio_timeout(timeout, client.index(&uid).delete()).await? {
+                Ok(t) => t,
+                Err(e) => return Err(format!("cannot delete Meilisearch index {uid} on {url}: {e}")),
+            };
+            let done = tokio_timeout(
+                timeout,
+                client.wait_for_task(&task, Some(std::time::Duration::from_millis(50)), Some(timeout)),
+            )
+            .await?
+            .map_err(|e| format!("Meilisearch index {uid} on {url}: {e}"))?;
+            match done {
+                meilisearch_sdk::tasks::Task::Failed { content } => {
+                    if content.error.error_code != ErrorCode::IndexNotFound {
+                        return Err(format!(
+                            "Meilisearch on {url} could not delete index {uid}: {}",
+                            content.error.error_message
+                        ));
+                    }
                 }
+                _ => removed.push(format!("{uid} on {url}")),
             }
-            _ => removed.push(uid),
         }
     }
     Ok(removed)

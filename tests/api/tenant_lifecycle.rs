@@ -612,18 +612,24 @@ async fn the_search_index_goes_too_and_meilisearch_down_is_finished_by_a_rerun()
     assert!(!text(&out).contains("panicked"));
     assert_eq!(rows_naming(&app, t.tenant.id, &schema, &t.slug).await, Vec::<String>::new());
 
-    // Back up: the rerun deletes this store's index (and a leftover rebuild one), not another's.
-    let (url, fake) = fake_meili(&[mine.clone(), theirs.clone()]).await;
-    let up = vec![("MEILI_URL", url)];
+    // Back up, two instances (MEILI_URL lists both): the store's index on one, an older copy
+    // left on the other by a change of the list. The rerun deletes both (and asks for a
+    // leftover `-rebuild` one), never another store's index.
+    let (url1, fake1) = fake_meili(&[mine.clone(), theirs.clone()]).await;
+    let (url2, fake2) = fake_meili(std::slice::from_ref(&mine)).await;
+    let up = vec![("MEILI_URL", format!("{url1},{url2}"))];
     let out = tradeport_with(&root, &["tenant", "delete", &t.slug, "--confirm", &t.slug], &up).await;
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("deletion finished") && text(&out).contains("1 search index(es)"), "{}", text(&out));
-    let asked: Vec<(String, bool)> = fake.tasks.lock().expect("lock").clone();
-    assert_eq!(asked, vec![(mine.clone(), true), (format!("{mine}-rebuild"), false)]);
-    assert_eq!(fake.indexes.lock().expect("lock").iter().cloned().collect::<Vec<_>>(), vec![theirs]);
+    assert!(text(&out).contains("deletion finished") && text(&out).contains("2 search index(es)"), "{}", text(&out));
+    for fake in [&fake1, &fake2] {
+        let asked: Vec<(String, bool)> = fake.tasks.lock().expect("lock").clone();
+        assert_eq!(asked, vec![(mine.clone(), true), (format!("{mine}-rebuild"), false)]);
+    }
+    assert_eq!(fake1.indexes.lock().expect("lock").iter().cloned().collect::<Vec<_>>(), vec![theirs]);
+    assert!(fake2.indexes.lock().expect("lock").is_empty());
     // Once more: nothing left, nothing else touched.
     let out = tradeport_with(&root, &["tenant", "delete", &t.slug, "--confirm", &t.slug], &up).await;
     assert!(out.status.success() && text(&out).contains("0 search index(es)"), "{}", text(&out));
-    assert_eq!(fake.indexes.lock().expect("lock").len(), 1);
+    assert_eq!(fake1.indexes.lock().expect("lock").len(), 1);
     let _ = std::fs::remove_dir_all(&root);
 }
