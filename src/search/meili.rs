@@ -79,7 +79,16 @@ pub struct MeiliEngine {
     clients: Vec<Client>,
     pool: PgPool,
     facet_attrs: FacetCache,
+    /// Searches while Meilisearch is unavailable: the PostgreSQL engine over the same tables
+    /// (always current: its index is the tables themselves).
+    fallback: super::pg::PgEngine,
+    /// After a failed search, Meilisearch is skipped until then (no 2-second wait per search
+    /// during an outage); the first search after it tries Meilisearch again.
+    down_until: Arc<Mutex<Option<Instant>>>,
 }
+
+/// How long searches go straight to the fallback after Meilisearch failed one.
+const RETRY_AFTER_DOWN: Duration = Duration::from_secs(10);
 
 impl MeiliEngine {
     /// `urls`: one Meilisearch address, or several separated by commas (the same key on all):
@@ -99,7 +108,13 @@ impl MeiliEngine {
             }
             clients.push(Client::new(url, key.clone()).map_err(|e| anyhow::anyhow!("Meilisearch client: {e}"))?);
         }
-        Ok(MeiliEngine { clients, pool, facet_attrs: Arc::new(Mutex::new(HashMap::new())) })
+        Ok(MeiliEngine {
+            clients,
+            fallback: super::pg::PgEngine::new(pool.clone()),
+            pool,
+            facet_attrs: Arc::new(Mutex::new(HashMap::new())),
+            down_until: Arc::new(Mutex::new(None)),
+        })
     }
 
     /// The instance that holds this index (and its `-rebuild` twin).
@@ -316,7 +331,7 @@ impl MeiliEngine {
                 }
             }
         }
-        Ok(Results { ids, total, capped: false, facets: out })
+        Ok(Results { ids, total, capped: false, facets: out, fallback: false })
     }
 
     /// Adds or replaces the documents of `ids` and deletes those that are gone or archived.
@@ -440,8 +455,18 @@ pub fn shard(tenant_uid: &str, n: usize) -> usize {
     b as usize
 }
 
-impl SearchEngine for MeiliEngine {
-    async fn search(&self, scope: &Scope, q: &Query) -> AppResult<Results> {
+impl MeiliEngine {
+    fn recently_down(&self) -> bool {
+        let down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        down.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn mark(&self, up: bool) {
+        let mut down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        *down = if up { None } else { Some(Instant::now() + RETRY_AFTER_DOWN) };
+    }
+
+    async fn search_meili(&self, scope: &Scope, q: &Query) -> AppResult<Results> {
         let uid = scope.index_uid();
         let text = q.q.trim().to_owned();
         // Only something shaped like a SKU (which covers barcodes) can match one exactly; and
@@ -494,6 +519,29 @@ impl SearchEngine for MeiliEngine {
                 Err(Searched::Fail(f)) => return Err(f.unavailable("search", &uid)),
             }
         }
+    }
+}
+
+impl SearchEngine for MeiliEngine {
+    /// Meilisearch, or, while it is unavailable, the PostgreSQL engine (marked `fallback`).
+    async fn search(&self, scope: &Scope, q: &Query) -> AppResult<Results> {
+        if !self.recently_down() {
+            match self.search_meili(scope, q).await {
+                Err(AppError::Unavailable(_)) => {
+                    tracing::warn!(tenant = scope.tenant_id, "Meilisearch unavailable; searching with PostgreSQL");
+                    self.mark(false);
+                }
+                other => {
+                    if other.is_ok() {
+                        self.mark(true);
+                    }
+                    return other;
+                }
+            }
+        }
+        let mut results = self.fallback.search(scope, q).await?;
+        results.fallback = true;
+        Ok(results)
     }
 
     /// With no ids, only brings the index settings up to date (attributes, synonyms).

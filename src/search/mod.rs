@@ -47,6 +47,9 @@ pub struct Results {
     /// More matches than were counted: show "more than `total`".
     pub capped: bool,
     pub facets: Facets,
+    /// Answered by the PostgreSQL engine because Meilisearch was unavailable (`engine` in the
+    /// API says `postgres` then, and the catalog page says so).
+    pub fallback: bool,
 }
 
 /// Where a tenant's catalog lives for an engine.

@@ -254,7 +254,7 @@ fn page_and_count(conn: &mut PgConnection, q: &Query, b: &Parts) -> AppResult<Re
         CAP + 1
     );
     let n = b.sql.query(count).get_result::<CountRow>(conn)?.n;
-    Ok(Results { ids, total: n.min(CAP), capped: n > CAP, facets: Facets::default() })
+    Ok(Results { ids, total: n.min(CAP), capped: n > CAP, facets: Facets::default(), fallback: false })
 }
 
 #[derive(QueryableByName)]
@@ -362,7 +362,7 @@ pub fn search_in(conn: &mut PgConnection, q: &Query) -> AppResult<Results> {
             out.price = Some((crate::money::format(lo), crate::money::format(hi)));
         }
     }
-    Ok(Results { ids, total: stats.total.min(CAP), capped, facets: out })
+    Ok(Results { ids, total: stats.total.min(CAP), capped, facets: out, fallback: false })
 }
 
 impl SearchEngine for PgEngine {

@@ -68,7 +68,8 @@ async fn search(state: web::Data<AppState>, req: HttpRequest, t: TenantCtx, b: M
         "per_page": per,
         "total_capped": page.results.capped,
         "took_ms": page.took_ms,
-        "engine": state.search.name(),
+        // The engine that answered: `postgres` while Meilisearch is unavailable.
+        "engine": if page.results.fallback { "postgres" } else { state.search.name() },
         "facets": {
             "category": f.category,
             "brand": f.brand,

@@ -146,6 +146,8 @@ async fn listing(
                 }).collect::<Vec<_>>(),
                 "total": total,
                 "capped": results.capped,
+                // Meilisearch is down: PostgreSQL answered; the page says so.
+                "search_fallback": results.fallback,
                 "took_ms": took_ms,
                 "q": get("q"),
                 "sort": get("sort"),
@@ -174,7 +176,9 @@ async fn listing(
             json!({"items": [], "total": 0, "capped": false, "error": error, "q": get("q"), "action": req.path(), "subcategories": [], "breadcrumbs": [], "brands": [], "availability": [], "categories": [], "attributes": [], "sorts": [], "price_range": null, "price_min": get("price_min"), "price_max": get("price_max"), "prev": null, "next": null, "category": null, "took_ms": 0, "sort": "", "currency": "", "page": 1, "pages": 1})
         }
     };
-    let cacheable = data["error"].is_null();
+    // Neither errors nor answers of the fallback engine are kept: the next request after
+    // Meilisearch is back must use it.
+    let cacheable = data["error"].is_null() && data["search_fallback"] != json!(true);
     let part = json!({"locale": lang, "base": base, "csrf": CSRF_PLACEHOLDER, "user": signed_in, "data": data});
     let html = state
         .templates

@@ -19,6 +19,7 @@ sort-name = Name
 sort-newest = Newest
 catalog-more-than = more than
 catalog-found = Products found:
+search-fallback = Search is running in simplified mode for a moment: results may be ordered differently and typos are forgiven less. Everything in the catalog can still be found.
 catalog-nothing = Nothing found. Check the spelling or remove some filters.
 upcoming-from = expected from
 price-login = Sign in to see prices
