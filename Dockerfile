@@ -35,6 +35,7 @@ RUN mkdir -p src tests/api \
  && touch src/lib.rs \
  && echo 'fn main() {}' > tests/api/main.rs \
  && mkdir -p tests/deploy && echo 'fn main() {}' > tests/deploy/main.rs \
+ && mkdir -p tests/faults && echo 'fn main() {}' > tests/faults/main.rs \
  && cargo fetch --locked \
  && cargo build --release --locked --bin tradeport \
  && rm -rf src tests \
