@@ -94,16 +94,17 @@ async fn run_claimed(state: &AppState, claimed: Vec<Job>, pending: &Pending) -> 
     for (job, (result, took)) in hooks.into_iter().zip(sent) {
         out.record(state, job, took, result.map_err(|e| format!("{e:#}")));
     }
-    for job in tenant_jobs {
+    // One at a time: tenant jobs, then 1C imports (each in its own transactions, possibly long).
+    for job in tenant_jobs.into_iter().chain(exchange_jobs) {
         if pending.start(job.id) {
-            let (result, took) = timed(run_tenant_job(state, &job).instrument(span(&job))).await;
-            out.record(state, job, took, result.map_err(|e| format!("{e:#}")));
-        }
-    }
-    // 1C imports (each in its own transactions, possibly long).
-    for job in exchange_jobs {
-        if pending.start(job.id) {
-            let (result, took) = timed(exchange::run_job(state, &job).instrument(span(&job))).await;
+            let run = async {
+                if job.kind == exchange::IMPORT_JOB {
+                    exchange::run_job(state, &job).await
+                } else {
+                    run_tenant_job(state, &job).await
+                }
+            };
+            let (result, took) = timed(run.instrument(span(&job))).await;
             out.record(state, job, took, result.map_err(|e| format!("{e:#}")));
         }
     }

@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::AppState;
 use crate::db;
+use crate::error::{AppError, AppResult};
 
 /// The public server's: `/metrics` answers 404 there when `server.metrics_bind` moves it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -20,12 +21,12 @@ pub fn configure_probe(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
-async fn public_metrics(state: web::Data<AppState>) -> HttpResponse {
+/// 404 like any unknown path (`web::not_found`) when `/metrics` lives on its own port.
+async fn public_metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     if state.settings.server.metrics_bind.is_some() {
-        return HttpResponse::NotFound()
-            .json(serde_json::json!({"error": {"code": "not_found", "message": "Not found."}}));
+        return Err(AppError::not_found("page"));
     }
-    metrics(state).await
+    Ok(metrics(state).await)
 }
 
 async fn healthz() -> HttpResponse {

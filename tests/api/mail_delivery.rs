@@ -246,16 +246,21 @@ async fn enqueue(app: &TestApp, t: &TestTenant, to: &str) -> i64 {
     .await
 }
 
-/// Makes a waiting mail due now, as if its back-off had passed.
-async fn make_due(app: &TestApp, id: i64) {
+/// Changes one outbox row as time or earlier tries would have: `set` is the SET clause.
+async fn set_row(app: &TestApp, id: i64, set: &'static str) {
     app.db(move |c| {
         use diesel::prelude::*;
-        diesel::sql_query("UPDATE public.mail_outbox SET next_attempt_at = now() WHERE id = $1")
+        diesel::sql_query(format!("UPDATE public.mail_outbox SET {set} WHERE id = $1"))
             .bind::<diesel::sql_types::BigInt, _>(id)
             .execute(c)
-            .expect("due")
+            .expect("update the outbox row")
     })
     .await;
+}
+
+/// Makes a waiting mail due now, as if its back-off had passed.
+async fn make_due(app: &TestApp, id: i64) {
+    set_row(app, id, "next_attempt_at = now()").await;
 }
 
 #[actix_web::test]
@@ -375,26 +380,12 @@ async fn refused_expired_and_undeliverable_mail_is_given_up_with_the_reason() {
 
     // Mail older than mail.max_age_hours (48) is not sent days late.
     let old = enqueue(&app, &t, &format!("{u}-late@buyers.test")).await;
-    app.db(move |c| {
-        use diesel::prelude::*;
-        diesel::sql_query("UPDATE public.mail_outbox SET created_at = now() - interval '3 days' WHERE id = $1")
-            .bind::<diesel::sql_types::BigInt, _>(old)
-            .execute(c)
-            .expect("age")
-    })
-    .await;
+    set_row(&app, old, "created_at = now() - interval '3 days'").await;
     // Not an address at all.
     let bad = enqueue(&app, &t, "not an address").await;
     // The eighth temporary failure gives up.
     let tired = enqueue(&app, &t, &format!("{u}-tired@buyers.test")).await;
-    app.db(move |c| {
-        use diesel::prelude::*;
-        diesel::sql_query("UPDATE public.mail_outbox SET attempts = 7 WHERE id = $1")
-            .bind::<diesel::sql_types::BigInt, _>(tired)
-            .execute(c)
-            .expect("attempts")
-    })
-    .await;
+    set_row(&app, tired, "attempts = 7").await;
     sink.set(Mode::TempFail);
     worker(&app, &t).await;
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::harness::{FaultDb, Http};
-use crate::store::{place, Store};
+use crate::receiver::Receiver;
+use crate::store::{buyer, place, product, store, webhook, Buyer, Store};
 
 /// What the client was finally told.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,4 +221,28 @@ pub fn failure_counts(entries: &[Attempted]) -> BTreeMap<String, usize> {
         *m.entry(f.clone()).or_insert(0) += 1;
     }
     m
+}
+
+/// The set-up of the checkout scenarios: a store with `skus` at `price`, four buyers, an
+/// `order.created` webhook to a local receiver, and the stock before the run.
+pub struct Shop {
+    pub store: Store,
+    pub buyers: Vec<Buyer>,
+    pub receiver: Receiver,
+    pub initial: BTreeMap<String, i64>,
+}
+
+pub async fn shop(db: &FaultDb, http: &Http, base: &str, skus: &[(&str, i64)], price: &str) -> Shop {
+    let s = store(db, http, base).await;
+    let receiver = Receiver::start();
+    webhook(http, &s, &receiver.url, &["order.created"]).await;
+    for (sku, q) in skus {
+        product(http, &s, sku, price, *q).await;
+    }
+    let mut buyers = Vec::new();
+    for n in 0..4 {
+        buyers.push(buyer(&s, n).await);
+    }
+    let initial = stock(db, &s);
+    Shop { store: s, buyers, receiver, initial }
 }

@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::checkout::{audit, checkout, failure_counts, stock, Lcg, Ledger, Outcome};
+use crate::checkout::{audit, checkout, failure_counts, shop, Lcg, Ledger, Outcome, Shop};
 use crate::harness::{env_secs, env_usize, figure, free_port, pg_addr, run, secs, FaultDb, Http, Proc};
 use crate::proxy::Proxy;
-use crate::receiver::Receiver;
-use crate::store::{buyer, product, store, webhook};
 
 const SKUS: &[(&str, i64)] = &[("P-1", 1000), ("P-2", 1000), ("P-3", 1000), ("P-4", 1000), ("SCARCE", 40)];
 
@@ -36,17 +34,7 @@ async fn t11() {
     let app = Proc::spawn(&db, "serve", &["serve"], port, &env);
     let http = Http::new(Duration::from_secs(20));
     app.wait_up(&http, Duration::from_secs(60)).await;
-    let s = store(&db, &http, &app.base).await;
-    let rx = Receiver::start();
-    webhook(&http, &s, &rx.url, &["order.created"]).await;
-    for (sku, q) in SKUS {
-        product(&http, &s, sku, "100.00", *q).await;
-    }
-    let mut buyers = Vec::new();
-    for n in 0..4 {
-        buyers.push(buyer(&s, n).await);
-    }
-    let initial: BTreeMap<String, i64> = stock(&db, &s);
+    let Shop { store: s, buyers, receiver: rx, initial } = shop(&db, &http, &app.base, SKUS, "100.00").await;
 
     let ledger = Rc::new(Ledger::default());
     let run_tag = crate::harness::random_suffix();

@@ -6,17 +6,14 @@
 //! stock allocations, its mail and its event), every 2xx has its order, nothing is
 //! duplicated, stock taken equals units ordered, the webhook events all get delivered.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::checkout::{audit, checkout, failure_counts, stock, Lcg, Ledger, Outcome};
+use crate::checkout::{audit, checkout, failure_counts, shop, Lcg, Ledger, Outcome, Shop};
 use crate::harness::{env_secs, env_usize, figure, free_port, pg_addr, run, secs, FaultDb, Http, Proc};
 use crate::proxy::Proxy;
-use crate::receiver::Receiver;
-use crate::store::{buyer, product, store, webhook};
 
 const SKUS: &[(&str, i64)] = &[("G-1", 1000), ("G-2", 1000), ("G-3", 1000)];
 
@@ -39,17 +36,7 @@ async fn t12() {
     let mut first = Proc::spawn(&db, "serve-1", &["serve"], port, &env);
     let http = Http::new(Duration::from_secs(60));
     first.wait_up(&http, Duration::from_secs(60)).await;
-    let s = store(&db, &http, &first.base).await;
-    let rx = Receiver::start();
-    webhook(&http, &s, &rx.url, &["order.created"]).await;
-    for (sku, q) in SKUS {
-        product(&http, &s, sku, "250.00", *q).await;
-    }
-    let mut buyers = Vec::new();
-    for b in 0..4 {
-        buyers.push(buyer(&s, b).await);
-    }
-    let initial: BTreeMap<String, i64> = stock(&db, &s);
+    let Shop { store: s, buyers, receiver: rx, initial } = shop(&db, &http, &first.base, SKUS, "250.00").await;
     pg.latency(latency);
 
     let ledger = Rc::new(Ledger::default());
