@@ -446,6 +446,23 @@ pub fn delete_in_db(conn: &mut PgConnection, slug: &str, confirm: &str, actor: O
         ));
     }
     let schema = TenantSchema::for_slug(&parsed);
+    // A deadlock with work of the store still finishing is retried: the deletion is whole or
+    // not at all, and running it again is what an operator would do.
+    let mut attempt = 1;
+    loop {
+        match delete_once(conn, &parsed, &schema, actor) {
+            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < 3 => attempt += 1,
+            done => return done,
+        }
+    }
+}
+
+fn delete_once(
+    conn: &mut PgConnection,
+    parsed: &Slug,
+    schema: &TenantSchema,
+    actor: Option<i64>,
+) -> AppResult<DeleteReport> {
     conn.transaction(|conn| {
         // One deletion at a time per slug (a concurrent rerun waits, then finds it done).
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('tradeport.tenant_delete'), hashtext($1))")
@@ -468,8 +485,12 @@ pub fn delete_in_db(conn: &mut PgConnection, slug: &str, confirm: &str, actor: O
                         ),
                     ));
                 }
-                // Lock the row: an operator resuming it meanwhile waits for the outcome.
-                diesel::sql_query("SELECT id FROM public.tenants WHERE id = $1 FOR UPDATE")
+                // Lock the row: an operator resuming it meanwhile waits for the outcome. NO KEY
+                // UPDATE, not UPDATE: a job of this store still finishing may insert a row that
+                // references the tenant (a foreign-key check takes KEY SHARE) while holding
+                // locks on the store's tables that DROP SCHEMA below waits for; FOR UPDATE
+                // made that a deadlock.
+                diesel::sql_query("SELECT id FROM public.tenants WHERE id = $1 FOR NO KEY UPDATE")
                     .bind::<BigInt, _>(t.id)
                     .load::<Id>(conn)?;
                 Some(t.id)
@@ -480,15 +501,15 @@ pub fn delete_in_db(conn: &mut PgConnection, slug: &str, confirm: &str, actor: O
             }
         };
         report.tenant_id = id;
-        let exists = schema_exists(conn, &schema)?;
+        let exists = schema_exists(conn, schema)?;
         if tenant.is_none() && !exists && id.is_none() {
             // Nothing in the database, not even a record of an earlier deletion: a typo?
             return Err(AppError::NotFound(format!("no tenant {} (and no record that it was deleted)", parsed.as_str())));
         }
         // Accounts that belong only to this tenant.
         if exists {
-            let members = member_accounts(conn, &schema)?;
-            let elsewhere = used_elsewhere(conn, &schema, &members)?;
+            let members = member_accounts(conn, schema)?;
+            let elsewhere = used_elsewhere(conn, schema, &members)?;
             let only_here: Vec<i64> = members.iter().copied().filter(|a| !elsewhere.contains(a)).collect();
             let removed: Vec<(i64, String)> = diesel::sql_query(
                 "DELETE FROM public.accounts WHERE id = ANY($1) AND NOT is_operator RETURNING id, email AS name",
