@@ -106,7 +106,12 @@ pub enum ImportError {
 
 impl From<super::commerceml::CmlError> for ImportError {
     fn from(e: super::commerceml::CmlError) -> Self {
-        ImportError::Refused(e.to_string())
+        match e {
+            super::commerceml::CmlError::Io(io) => {
+                ImportError::App(AppError::Internal(anyhow::anyhow!("reading the exchange file: {io}")))
+            }
+            e => ImportError::Refused(e.to_string()),
+        }
     }
 }
 

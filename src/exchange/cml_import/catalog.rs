@@ -15,8 +15,10 @@ use crate::exchange::report::ImportReport;
 
 const EMPTY_REF: &str = "00000000-0000-0000-0000-000000000000";
 
+/// Consumes the catalog: each product is dropped once its row is made, so the file's
+/// products and their rows are not both held whole.
 pub fn rows(
-    cat: &Catalog,
+    cat: Catalog,
     catalog_id: &str,
     props: &BTreeMap<String, Prop>,
     report: &mut ImportReport,
@@ -24,16 +26,16 @@ pub fn rows(
     let mut skus = SkuSet::default();
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(cat.products.len());
-    let plain: HashSet<&str> =
-        cat.products.iter().filter(|p| p.id.variant.is_none()).map(|p| p.id.product.as_str()).collect();
+    let plain: HashSet<String> =
+        cat.products.iter().filter(|p| p.id.variant.is_none()).map(|p| p.id.product.clone()).collect();
     let mut made_parents: HashMap<String, String> = HashMap::new();
     let mut unknown_props = HashSet::new();
-    for p in &cat.products {
+    for p in cat.products {
         if !seen.insert(p.id.full.clone()) {
             report.warn(p.line, format!("product {} is listed twice; the first one is used", p.id.full));
             continue;
         }
-        let mut row = row_of(p, catalog_id, props, &mut unknown_props, report);
+        let mut row = row_of(&p, catalog_id, props, &mut unknown_props, report);
         if p.id.variant.is_some() {
             // The product this variant belongs to: listed in the file, or made from it.
             if !plain.contains(p.id.product.as_str()) && !made_parents.contains_key(&p.id.product) {

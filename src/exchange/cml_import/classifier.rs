@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::rows::{attribute_code, code_for, cut};
 use super::stage::{stage, Col, Id, Touched};
 use crate::error::AppResult;
-use crate::exchange::commerceml::{Classifier, Group};
+use crate::exchange::commerceml::{Classifier, Group, Property};
 use crate::exchange::report::ImportReport;
 
 /// A 1C property as stored: our attribute code, kind and reference values.
@@ -41,16 +41,17 @@ fn categories(conn: &mut PgConnection, groups: &[Group], report: &mut ImportRepo
     if all.is_empty() {
         return Ok(());
     }
-    let name = |g: &Group| Some(if g.name.trim().is_empty() { cut(&g.id, 200) } else { cut(&g.name, 200) });
+    let all: Vec<(i64, &Group)> = (0..).zip(all).collect();
     let n = stage(
         conn,
         "stg_categories",
+        &all,
         &[
-            ("external_id", Col::Text(all.iter().map(|g| Some(g.id.clone())).collect())),
-            ("parent_id", Col::Text(all.iter().map(|g| g.parent_id.clone()).collect())),
-            ("code", Col::Text(all.iter().map(|g| Some(code_for(&g.id))).collect())),
-            ("name", Col::Text(all.iter().map(|g| name(g)).collect())),
-            ("position", Col::Int((0..all.len() as i64).map(Some).collect())),
+            ("external_id", Col::Text(&|(_, g)| Some(g.id.clone()))),
+            ("parent_id", Col::Text(&|(_, g)| g.parent_id.clone())),
+            ("code", Col::Text(&|(_, g)| Some(code_for(&g.id)))),
+            ("name", Col::Text(&|(_, g)| Some(cut(if g.name.trim().is_empty() { &g.id } else { &g.name }, 200)))),
+            ("position", Col::Int(&|(i, _)| Some(*i))),
         ],
     )?;
     let touched: Vec<Touched> = diesel::sql_query(
@@ -95,36 +96,30 @@ fn attributes(conn: &mut PgConnection, cls: &Classifier, report: &mut ImportRepo
         Some("Число") => "number",
         _ => "text",
     };
-    let options = |p: &crate::exchange::commerceml::Property| -> Value {
+    let options = |p: &Property| -> Value {
         let mut seen = HashSet::new();
         let list: Vec<String> =
             p.values.iter().map(|v| cut(&v.value, 200)).filter(|v| !v.is_empty() && seen.insert(v.clone())).collect();
         Value::from(list)
     };
-    let values = |p: &crate::exchange::commerceml::Property| -> Value {
+    let values = |p: &Property| -> Value {
         let map: serde_json::Map<String, Value> =
             p.values.iter().map(|v| (v.id.clone(), Value::String(cut(&v.value, 200)))).collect();
         Value::Object(map)
     };
+    let props: Vec<(i64, &Property)> = (0..).zip(props).collect();
     let n = stage(
         conn,
         "stg_attributes",
+        &props,
         &[
-            ("external_id", Col::Text(props.iter().map(|p| Some(p.id.clone())).collect())),
-            ("code", Col::Text(props.iter().map(|p| Some(attribute_code(&p.id))).collect())),
-            (
-                "name",
-                Col::Text(
-                    props
-                        .iter()
-                        .map(|p| Some(cut(if p.name.trim().is_empty() { &p.id } else { &p.name }, 100)))
-                        .collect(),
-                ),
-            ),
-            ("kind", Col::Text(props.iter().map(|p| Some(kind(p.value_type.as_deref()).to_owned())).collect())),
-            ("options", Col::Json(props.iter().map(|p| options(p)).collect())),
-            ("ext_values", Col::Json(props.iter().map(|p| values(p)).collect())),
-            ("position", Col::Int((0..props.len() as i64).map(Some).collect())),
+            ("external_id", Col::Text(&|(_, p)| Some(p.id.clone()))),
+            ("code", Col::Text(&|(_, p)| Some(attribute_code(&p.id)))),
+            ("name", Col::Text(&|(_, p)| Some(cut(if p.name.trim().is_empty() { &p.id } else { &p.name }, 100)))),
+            ("kind", Col::Text(&|(_, p)| Some(kind(p.value_type.as_deref()).to_owned()))),
+            ("options", Col::Json(&|(_, p)| options(p))),
+            ("ext_values", Col::Json(&|(_, p)| values(p))),
+            ("position", Col::Int(&|(i, _)| Some(*i))),
         ],
     )?;
     // A property listed without its values keeps the values it had.

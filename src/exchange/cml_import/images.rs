@@ -156,18 +156,18 @@ pub fn link(conn: &mut PgConnection, list: &[Linked], report: &mut ImportReport)
     if list.is_empty() {
         return Ok(Vec::new());
     }
-    let text = |f: &dyn Fn(&Linked) -> String| Col::Text(list.iter().map(|l| Some(f(l))).collect());
     let n = stage(
         conn,
         "stg_images",
+        list,
         &[
-            ("external_id", text(&|l| l.external_id.clone())),
-            ("storage_key", text(&|l| l.key.clone())),
-            ("thumb_key", text(&|l| l.thumb_key.clone())),
-            ("content_type", text(&|l| l.content_type.clone())),
-            ("width", Col::Int(list.iter().map(|l| Some(i64::from(l.width))).collect())),
-            ("height", Col::Int(list.iter().map(|l| Some(i64::from(l.height))).collect())),
-            ("position", Col::Int(list.iter().map(|l| Some(i64::from(l.position))).collect())),
+            ("external_id", Col::Text(&|l| Some(l.external_id.clone()))),
+            ("storage_key", Col::Text(&|l| Some(l.key.clone()))),
+            ("thumb_key", Col::Text(&|l| Some(l.thumb_key.clone()))),
+            ("content_type", Col::Text(&|l| Some(l.content_type.clone()))),
+            ("width", Col::Int(&|l| Some(i64::from(l.width)))),
+            ("height", Col::Int(&|l| Some(i64::from(l.height)))),
+            ("position", Col::Int(&|l| Some(i64::from(l.position)))),
         ],
     )?;
     let added: Vec<super::stage::Id> = diesel::sql_query(

@@ -49,7 +49,7 @@ pub async fn import_file(
     files_dir: &Path,
 ) -> Result<ImportReport, ImportError> {
     let owned = path.to_owned();
-    let doc = crate::db::run_blocking(move || Ok(read_and_parse(&owned))).await??;
+    let doc = crate::db::run_blocking(move || Ok(commerceml::parse_file(&owned))).await??;
     if doc.classifier.is_none() && doc.catalog.is_none() && doc.offers.is_none() {
         return Err(ImportError::Refused(format!(
             "{file_name}: no <Классификатор>, <Каталог> or <ПакетПредложений> in the file"
@@ -72,26 +72,10 @@ pub async fn import_file(
         )
         .bind::<Text, _>(&lock_key)
         .execute(c)?;
-        apply(c, tenant_id, &doc, &linked, report)
+        apply(c, tenant_id, doc, &linked, report)
     })
     .await?;
     Ok(report)
-}
-
-/// Reads the file (refusing one over the parser's size limit before reading it) and parses it.
-fn read_and_parse(path: &Path) -> Result<CmlDocument, ImportError> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| ImportError::App(AppError::Internal(anyhow::anyhow!("reading the uploaded file: {e}"))))?
-        .len();
-    if size > commerceml::MAX_FILE_BYTES as u64 {
-        return Err(ImportError::Refused(format!(
-            "file of {size} bytes is larger than the limit of {} bytes",
-            commerceml::MAX_FILE_BYTES
-        )));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| ImportError::App(AppError::Internal(anyhow::anyhow!("reading the uploaded file: {e}"))))?;
-    Ok(commerceml::parse(&bytes)?)
 }
 
 fn setting(conn: &mut PgConnection, key: &str) -> Result<Option<String>, AppError> {
@@ -111,36 +95,38 @@ fn setting(conn: &mut PgConnection, key: &str) -> Result<Option<String>, AppErro
 fn apply(
     conn: &mut PgConnection,
     tenant_id: i64,
-    doc: &CmlDocument,
+    doc: CmlDocument,
     linked: &[images::Linked],
     mut report: ImportReport,
 ) -> Result<ImportReport, AppError> {
+    let CmlDocument { classifier, catalog, offers, .. } = doc;
     let mut changed = Vec::new();
-    if let Some(cls) = &doc.classifier {
+    if let Some(cls) = &classifier {
         classifier::apply(conn, cls, &mut report)?;
     }
-    if let Some(cat) = &doc.catalog {
+    if let Some(cat) = catalog {
         let props = classifier::known_props(conn)?;
         let catalog_id = [cat.id.as_str(), cat.classifier_id.as_deref().unwrap_or_default()]
             .into_iter()
             .find(|s| !s.is_empty())
             .unwrap_or("catalog")
             .to_owned();
+        let only_changes = cat.only_changes;
         let list = catalog::rows(cat, &catalog_id, &props, &mut report);
         changed.extend(products::upsert(conn, &list, &mut report)?);
-        if !cat.only_changes && setting(conn, ABSENT_PRODUCTS)?.as_deref() != Some("keep") {
+        if !only_changes && setting(conn, ABSENT_PRODUCTS)?.as_deref() != Some("keep") {
             changed.extend(products::archive_absent(conn, &catalog_id, &mut report)?);
         }
         changed.extend(images::link(conn, linked, &mut report)?);
     }
-    if let Some(pkg) = &doc.offers {
+    if let Some(pkg) = &offers {
         let currency = crate::catalog::settings::load(conn)?.currency;
-        let (types, warehouses) = match &doc.classifier {
+        let (types, warehouses) = match &classifier {
             Some(c) => (c.price_types.as_slice(), c.warehouses.as_slice()),
             None => (&[][..], &[][..]),
         };
         changed.extend(offers::apply(conn, pkg, types, warehouses, &currency, &mut report)?);
-    } else if let Some(cls) = &doc.classifier {
+    } else if let Some(cls) = &classifier {
         // 3.x: price types and warehouses declared in the classifier of import.xml.
         if !cls.price_types.is_empty() || !cls.warehouses.is_empty() {
             let pkg = commerceml::OfferPackage::default();

@@ -17,6 +17,19 @@ use crate::error::AppResult;
 use crate::exchange::commerceml::{Offer, OfferPackage, PriceType, Warehouse};
 use crate::exchange::report::ImportReport;
 
+/// What an upsert of many rows did, in one row: how many it touched and created, and the
+/// distinct products among them (a file of 500,000 stock rows answers 50,000 ids, not
+/// 500,000 rows).
+#[derive(QueryableByName)]
+struct Summary {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    touched: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    created: i64,
+    #[diesel(sql_type = Array<diesel::sql_types::Int8>)]
+    ids: Vec<i64>,
+}
+
 #[derive(QueryableByName)]
 struct Known {
     #[diesel(sql_type = Text)]
@@ -63,17 +76,11 @@ fn warehouses<'a>(
         let n = stage(
             conn,
             "stg_warehouses",
+            &list,
             &[
-                ("external_id", Col::Text(list.iter().map(|w| Some(w.id.clone())).collect())),
-                ("code", Col::Text(list.iter().map(|w| Some(code_for(&w.id))).collect())),
-                (
-                    "name",
-                    Col::Text(
-                        list.iter()
-                            .map(|w| Some(cut(if w.name.trim().is_empty() { &w.id } else { &w.name }, 200)))
-                            .collect(),
-                    ),
-                ),
+                ("external_id", Col::Text(&|w| Some(w.id.clone()))),
+                ("code", Col::Text(&|w| Some(code_for(&w.id)))),
+                ("name", Col::Text(&|w| Some(cut(if w.name.trim().is_empty() { &w.id } else { &w.name }, 200)))),
             ],
         )?;
         let touched: Vec<Touched> = diesel::sql_query(
@@ -186,11 +193,11 @@ fn prices(
     report: &mut ImportReport,
 ) -> AppResult<Vec<i64>> {
     let store = currency_code(store_currency);
-    let mut rows: HashMap<(String, String), Decimal> = HashMap::new();
+    let mut rows: HashMap<(&str, &str), Decimal> = HashMap::new();
     let mut unknown = HashSet::new();
     for o in offers {
         for p in &o.prices {
-            let Some(code) = mapping.get(&p.price_type_id) else {
+            let Some(code) = mapping.get(&*p.price_type_id) else {
                 if unknown.insert(p.price_type_id.clone()) {
                     report.warn(
                         o.line,
@@ -203,7 +210,7 @@ fn prices(
                 .currency
                 .as_deref()
                 .map(currency_code)
-                .or_else(|| type_currency.get(p.price_type_id.as_str()).cloned())
+                .or_else(|| type_currency.get(&*p.price_type_id).cloned())
                 .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| store.clone());
             if cur != store {
@@ -212,7 +219,7 @@ fn prices(
             }
             match unit_price(p.amount, p.coefficient) {
                 Some(v) => {
-                    rows.insert((o.id.full.clone(), code.clone()), v);
+                    rows.insert((o.id.full.as_str(), code.as_str()), v);
                 }
                 None => report.warn(o.line, format!("offer {}: negative price or coefficient; skipped", o.id.full)),
             }
@@ -225,10 +232,11 @@ fn prices(
     let n = stage(
         conn,
         "stg_prices",
+        &rows,
         &[
-            ("external_id", Col::Text(rows.iter().map(|((e, _), _)| Some(e.clone())).collect())),
-            ("price_type", Col::Text(rows.iter().map(|((_, t), _)| Some(t.clone())).collect())),
-            ("price", Col::Num(rows.iter().map(|(_, p)| *p).collect())),
+            ("external_id", Col::Text(&|((e, _), _)| Some((*e).to_owned()))),
+            ("price_type", Col::Text(&|((_, t), _)| Some((*t).to_owned()))),
+            ("price", Col::Num(&|(_, p)| *p)),
         ],
     )?;
     let base: Vec<Id> = diesel::sql_query(
@@ -237,22 +245,25 @@ fn prices(
          RETURNING p.id",
     )
     .load(conn)?;
-    let other: Vec<Touched> = diesel::sql_query(
-        "INSERT INTO product_prices AS pp (product_id, price_type, price) \
+    let other: Summary = diesel::sql_query(
+        "WITH t AS ( \
+         INSERT INTO product_prices AS pp (product_id, price_type, price) \
          SELECT p.id, s.price_type, s.price FROM stg_prices s JOIN products p ON p.external_id = s.external_id \
          WHERE s.price_type <> 'base' \
          ON CONFLICT (product_id, price_type) DO UPDATE SET price = EXCLUDED.price \
           WHERE pp.price IS DISTINCT FROM EXCLUDED.price \
-         RETURNING pp.product_id AS id, (pp.xmax = 0) AS created, false AS variant",
+         RETURNING pp.product_id, (pp.xmax = 0) AS created) \
+         SELECT count(*) AS touched, count(*) FILTER (WHERE created) AS created, \
+                coalesce(array_agg(DISTINCT product_id), '{}') AS ids FROM t",
     )
-    .load(conn)?;
-    let created = other.iter().filter(|t| t.created).count() as u64;
-    let updated = (other.len() + base.len()) as u64 - created;
+    .get_result(conn)?;
+    let created = other.created as u64;
+    let updated = other.touched as u64 + base.len() as u64 - created;
     let c = report.of("prices");
     c.created += created;
     c.updated += updated;
     c.unchanged += (n as u64).saturating_sub(created + updated);
-    Ok(base.iter().map(|b| b.id).chain(other.iter().map(|t| t.id)).collect())
+    Ok(base.iter().map(|b| b.id).chain(other.ids).collect())
 }
 
 fn stock(
@@ -261,7 +272,7 @@ fn stock(
     warehouses: &HashMap<String, i64>,
     report: &mut ImportReport,
 ) -> AppResult<Vec<i64>> {
-    let mut rows: HashMap<(String, i64), Decimal> = HashMap::new();
+    let mut rows: HashMap<(&str, i64), Decimal> = HashMap::new();
     let mut unknown = HashSet::new();
     for o in offers {
         let mut put = |wh: i64, q: Decimal, report: &mut ImportReport| {
@@ -271,11 +282,11 @@ fn stock(
             } else {
                 q
             };
-            rows.insert((o.id.full.clone(), wh), q);
+            rows.insert((o.id.full.as_str(), wh), q);
         };
         if !o.stocks.is_empty() {
             for s in &o.stocks {
-                match warehouses.get(&s.warehouse_id) {
+                match warehouses.get(&*s.warehouse_id) {
                     Some(wh) => put(*wh, s.quantity, report),
                     None => {
                         if unknown.insert(s.warehouse_id.clone()) {
@@ -301,10 +312,11 @@ fn stock(
     let n = stage(
         conn,
         "stg_stock",
+        &rows,
         &[
-            ("external_id", Col::Text(rows.iter().map(|((e, _), _)| Some(e.clone())).collect())),
-            ("warehouse_id", Col::Int(rows.iter().map(|((_, w), _)| Some(*w)).collect())),
-            ("quantity", Col::Num(rows.iter().map(|(_, q)| *q).collect())),
+            ("external_id", Col::Text(&|((e, _), _)| Some((*e).to_owned()))),
+            ("warehouse_id", Col::Int(&|((_, w), _)| Some(*w))),
+            ("quantity", Col::Num(&|(_, q)| *q)),
         ],
     )?;
     #[derive(QueryableByName)]
@@ -332,19 +344,22 @@ fn stock(
             ),
         );
     }
-    let touched: Vec<Touched> = diesel::sql_query(
-        "INSERT INTO stock AS st (product_id, warehouse_id, quantity) \
+    let touched: Summary = diesel::sql_query(
+        "WITH t AS ( \
+         INSERT INTO stock AS st (product_id, warehouse_id, quantity) \
          SELECT p.id, s.warehouse_id, s.quantity FROM stg_stock s JOIN products p ON p.external_id = s.external_id \
          ON CONFLICT (product_id, warehouse_id) DO UPDATE \
             SET quantity = greatest(EXCLUDED.quantity, st.reserved), updated_at = now() \
           WHERE st.quantity IS DISTINCT FROM greatest(EXCLUDED.quantity, st.reserved) \
-         RETURNING st.product_id AS id, (st.xmax = 0) AS created, false AS variant",
+         RETURNING st.product_id, (st.xmax = 0) AS created) \
+         SELECT count(*) AS touched, count(*) FILTER (WHERE created) AS created, \
+                coalesce(array_agg(DISTINCT product_id), '{}') AS ids FROM t",
     )
-    .load(conn)?;
-    let created = touched.iter().filter(|t| t.created).count() as u64;
+    .get_result(conn)?;
+    let (created, all) = (touched.created as u64, touched.touched as u64);
     let c = report.of("stock");
     c.created += created;
-    c.updated += touched.len() as u64 - created;
-    c.unchanged += (n as u64).saturating_sub(touched.len() as u64);
-    Ok(touched.iter().map(|t| t.id).collect())
+    c.updated += all - created;
+    c.unchanged += (n as u64).saturating_sub(all);
+    Ok(touched.ids)
 }

@@ -37,25 +37,25 @@ pub fn upsert(conn: &mut PgConnection, rows: &[ProductRow], report: &mut ImportR
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let text = |f: &dyn Fn(&ProductRow) -> Option<String>| Col::Text(rows.iter().map(f).collect());
     stage(
         conn,
         "stg_products",
+        rows,
         &[
-            ("external_id", text(&|r| Some(r.external_id.clone()))),
-            ("catalog", text(&|r| r.catalog.clone())),
-            ("sku", text(&|r| Some(r.sku.clone()))),
-            ("sku_alt", text(&|r| Some(super::rows::unique_variant(&r.sku, &r.external_id)))),
-            ("name", text(&|r| Some(r.name.clone()))),
-            ("description", text(&|r| r.description.clone())),
-            ("category", text(&|r| r.category.clone())),
-            ("unit", text(&|r| r.unit.clone())),
-            ("vat", text(&|r| r.vat.clone())),
-            ("attributes", Col::Json(rows.iter().map(|r| r.attributes.clone()).collect())),
-            ("deleted", Col::Bool(rows.iter().map(|r| r.deleted).collect())),
-            ("is_service", Col::Bool(rows.iter().map(|r| r.is_service).collect())),
-            ("parent", text(&|r| r.parent.clone())),
-            ("variant_label", text(&|r| Some(r.variant_label.clone()))),
+            ("external_id", Col::Text(&|r| Some(r.external_id.clone()))),
+            ("catalog", Col::Text(&|r| r.catalog.clone())),
+            ("sku", Col::Text(&|r| Some(r.sku.clone()))),
+            ("sku_alt", Col::Text(&|r| Some(super::rows::unique_variant(&r.sku, &r.external_id)))),
+            ("name", Col::Text(&|r| Some(r.name.clone()))),
+            ("description", Col::Text(&|r| r.description.clone())),
+            ("category", Col::Text(&|r| r.category.clone())),
+            ("unit", Col::Text(&|r| r.unit.clone())),
+            ("vat", Col::Text(&|r| r.vat.clone())),
+            ("attributes", Col::Json(&|r| r.attributes.clone())),
+            ("deleted", Col::Bool(&|r| r.deleted)),
+            ("is_service", Col::Bool(&|r| r.is_service)),
+            ("parent", Col::Text(&|r| r.parent.clone())),
+            ("variant_label", Col::Text(&|r| Some(r.variant_label.clone()))),
         ],
     )?;
     // A SKU that another product (made by hand, or another 1C id) holds gets the id's hash.
@@ -127,9 +127,10 @@ fn barcodes(conn: &mut PgConnection, rows: &[ProductRow], report: &mut ImportRep
     let n = stage(
         conn,
         "stg_barcodes",
+        &list,
         &[
-            ("external_id", Col::Text(list.iter().map(|(e, _)| Some((*e).to_owned())).collect())),
-            ("barcode", Col::Text(list.iter().map(|(_, b)| Some((*b).to_owned())).collect())),
+            ("external_id", Col::Text(&|(e, _)| Some((*e).to_owned()))),
+            ("barcode", Col::Text(&|(_, b)| Some((*b).to_owned()))),
         ],
     )?;
     let touched: Vec<Touched> = diesel::sql_query(

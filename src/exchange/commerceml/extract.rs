@@ -1,7 +1,9 @@
 //! From the element tree to the structs of `model.rs`. Every element is optional;
 //! problems with one element become warnings.
 
+use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -17,6 +19,17 @@ pub struct Items {
     documents: Vec<Document>,
     counterparties: Vec<Counterparty>,
     warnings: Vec<Warning>,
+    /// One shared copy of each id and name that offers repeat (see [`Price`]).
+    names: HashSet<Arc<str>>,
+}
+
+fn intern(names: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
+    if let Some(known) = names.get(s) {
+        return known.clone();
+    }
+    let new: Arc<str> = Arc::from(s);
+    names.insert(new.clone());
+    new
 }
 
 impl Items {
@@ -36,7 +49,7 @@ impl Items {
                 None
             }
             ("Предложения", "Предложение") => {
-                match offer(&node, &mut self.warnings) {
+                match offer(&node, &mut self.warnings, &mut self.names) {
                     Some(o) => self.offers.push(o),
                     None => self.warn(node.line, "<Предложение> without <Ид> skipped"),
                 }
@@ -279,7 +292,7 @@ fn product(n: &Node) -> Option<Product> {
     })
 }
 
-fn offer(n: &Node, warnings: &mut Vec<Warning>) -> Option<Offer> {
+fn offer(n: &Node, warnings: &mut Vec<Warning>, names: &mut HashSet<Arc<str>>) -> Option<Offer> {
     let id = ExtId::parse(n.child_text("Ид")?);
     let mut warn = |message: String| warnings.push(Warning { line: n.line, message });
     let mut prices = Vec::new();
@@ -289,10 +302,10 @@ fn offer(n: &Node, warnings: &mut Vec<Warning>) -> Option<Offer> {
             continue;
         };
         prices.push(Price {
-            price_type_id: text(p, "ИдТипаЦены"),
+            price_type_id: intern(names, p.child_text("ИдТипаЦены").unwrap_or_default()),
             amount,
-            currency: opt(p, "Валюта"),
-            unit: opt(p, "Единица"),
+            currency: p.child_text("Валюта").map(|c| intern(names, c)),
+            unit: p.child_text("Единица").map(|u| intern(names, u)),
             coefficient: p.child_text("Коэффициент").and_then(decimal),
         });
     }
@@ -300,7 +313,7 @@ fn offer(n: &Node, warnings: &mut Vec<Warning>) -> Option<Offer> {
     // 2.07/2.08: <Склад ИдСклада="…" КоличествоНаСкладе="…"/>
     for s in n.children_named("Склад") {
         match (s.attr("ИдСклада"), s.attr("КоличествоНаСкладе").and_then(decimal)) {
-            (Some(w), Some(q)) => stocks.push(Stock { warehouse_id: w.to_owned(), quantity: q }),
+            (Some(w), Some(q)) => stocks.push(Stock { warehouse_id: intern(names, w), quantity: q }),
             _ => warn(format!("offer {}: <Склад> without id or quantity", id.full)),
         }
     }
@@ -309,7 +322,7 @@ fn offer(n: &Node, warnings: &mut Vec<Warning>) -> Option<Offer> {
     for rest in n.child("Остатки").iter().flat_map(|l| l.children_named("Остаток")) {
         for s in rest.children_named("Склад") {
             match (s.child_text("Ид"), s.child_text("Количество").and_then(decimal)) {
-                (Some(w), Some(q)) => stocks.push(Stock { warehouse_id: w.to_owned(), quantity: q }),
+                (Some(w), Some(q)) => stocks.push(Stock { warehouse_id: intern(names, w), quantity: q }),
                 _ => warn(format!("offer {}: <Остаток/Склад> without id or quantity", id.full)),
             }
         }

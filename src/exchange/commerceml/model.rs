@@ -1,5 +1,7 @@
 //! Plain structs a CommerceML document parses into: no database types, no I/O.
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 
 /// An external id from 1C, kept verbatim; `product#variant` is split into its two parts.
@@ -189,16 +191,19 @@ pub struct OfferPackage {
 
 #[derive(Debug, Clone)]
 pub struct Price {
-    pub price_type_id: String,
+    /// Interned: a file repeats a handful of price types, currencies and units for every
+    /// offer; one shared copy each keeps a 50,000-offer package small.
+    pub price_type_id: Arc<str>,
     pub amount: Decimal,
-    pub currency: Option<String>,
-    pub unit: Option<String>,
+    pub currency: Option<Arc<str>>,
+    pub unit: Option<Arc<str>>,
     pub coefficient: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stock {
-    pub warehouse_id: String,
+    /// Interned, like the ids of [`Price`].
+    pub warehouse_id: Arc<str>,
     pub quantity: Decimal,
 }
 

@@ -130,9 +130,6 @@ fn dobromyslov_and_gillbeits() {
 #[test]
 fn windows_1251_decodes_to_cyrillic() {
     let bytes = sample("carono__php-commerceml__orders.xml");
-    let text = xml::decode(&bytes, &Limits::default()).expect("decode");
-    assert!(text.contains("КоммерческаяИнформация"));
-    assert!(text.contains("Документ"));
     let doc = parse(&bytes).expect("parse");
     assert_eq!(doc.header.schema_version, "2.03");
     assert_eq!(doc.documents.len(), 1);
@@ -188,4 +185,74 @@ fn truncated_and_non_xml_are_refused() {
     assert!(err.to_string().contains("line 1"), "{err}");
     let err = parse(b"<root/>").expect_err("wrong root");
     assert!(matches!(err, CmlError::WrongRoot(_)), "{err}");
+}
+
+/// The document as read through buffers of `capacity` bytes (a multi-byte character or a
+/// windows-1251 byte run split across reads), for comparison with the whole-slice parse.
+fn streamed(bytes: &[u8], capacity: usize) -> Result<CmlDocument, CmlError> {
+    parse_stream(&mut std::io::BufReader::with_capacity(capacity, bytes), &Limits::default())
+}
+
+#[test]
+fn every_sample_reads_the_same_through_any_buffer_size_and_from_its_file() {
+    let dir = format!("{}/../shared/samples/commerceml", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(&dir).expect("samples dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "xml") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("read");
+        let whole = format!("{:?}", parse(&bytes).expect("parse"));
+        for capacity in [1, 3, 7, 4096] {
+            let doc = streamed(&bytes, capacity).unwrap_or_else(|e| panic!("{} at {capacity}: {e}", path.display()));
+            assert_eq!(format!("{doc:?}"), whole, "{} through {capacity}-byte reads", path.display());
+        }
+        assert_eq!(format!("{:?}", parse_file(&path).expect("parse_file")), whole, "{}", path.display());
+    }
+}
+
+#[test]
+fn windows_1251_read_in_pieces_keeps_its_cyrillic_and_undefined_bytes_are_refused() {
+    let head = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n";
+    let text = format!(
+        "{head}<КоммерческаяИнформация ВерсияСхемы=\"2.07\"><Классификатор><Ид>1</Ид>\
+         <Наименование>Классификатор (Основной каталог товаров)</Наименование></Классификатор></КоммерческаяИнформация>"
+    );
+    let (bytes, _, bad) = encoding_rs::WINDOWS_1251.encode(&text);
+    assert!(!bad);
+    for capacity in [1, 2, 5, 64 * 1024] {
+        let doc = streamed(&bytes, capacity).expect("parse");
+        assert_eq!(doc.classifier.expect("classifier").name, "Классификатор (Основной каталог товаров)");
+    }
+    // A byte the declared encoding leaves undefined (0xA5 in ISO-8859-3; windows-1251
+    // defines all 256) is refused, never replaced, wherever the reads split.
+    let broken = b"<?xml version=\"1.0\" encoding=\"ISO-8859-3\"?><a>ok \xa5</a>";
+    for capacity in [1, 4096] {
+        let err = streamed(broken, capacity).expect_err("undefined byte");
+        assert!(matches!(err, CmlError::Encoding(ref m) if m.contains("ISO-8859-3")), "{err}");
+    }
+    // Bytes that are not UTF-8 in a file that says (or implies) UTF-8.
+    let err = parse(b"<\xd0\x9a\xff\xfe/>").expect_err("bad utf-8");
+    assert!(matches!(err, CmlError::Encoding(_)), "{err}");
+}
+
+#[test]
+fn lines_and_columns_count_characters_as_read() {
+    // Line 4 holds an offer without <Ид>: the warning names it; the error names line 3.
+    let doc = "<КоммерческаяИнформация>\n<ПакетПредложений><Предложения>\n\
+               <Предложение><Ид>1</Ид></Предложение>\n<Предложение><Наименование>б</Наименование></Предложение>\n\
+               </Предложения></ПакетПредложений></КоммерческаяИнформация>";
+    for capacity in [1, 4096] {
+        let parsed = streamed(doc.as_bytes(), capacity).expect("parse");
+        assert_eq!(parsed.warnings.iter().map(|w| w.line).collect::<Vec<_>>(), vec![4], "{:?}", parsed.warnings);
+    }
+    let err = parse("<КоммерческаяИнформация>\n<a>\nабв</b>".as_bytes()).expect_err("mismatch");
+    assert!(matches!(err, CmlError::Malformed { line: 3, column: 8, .. }), "{err}");
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_our_failure_not_1cs() {
+    let err = parse_file(std::path::Path::new("/nonexistent/offers.xml")).expect_err("missing");
+    assert!(matches!(err, CmlError::Io(_)), "{err}");
+    assert!(matches!(crate::exchange::report::ImportError::from(err), crate::exchange::report::ImportError::App(_)));
 }

@@ -1,10 +1,11 @@
-//! Safe XML reading: decoding by the XML declaration, refusal of DTDs and entities,
+//! Safe XML reading, streamed: decoding by the XML declaration, refusal of DTDs and entities,
 //! limits on size, depth, element count and text length, and a small element tree
 //! built one item at a time (a `Товар` or `Предложение` is handed over and dropped).
 
 use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read};
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -69,21 +70,32 @@ impl Node {
     }
 }
 
-/// Decodes the bytes by the BOM or the `encoding` of the XML declaration.
-/// UTF-8 input is borrowed, not copied (a 200 MB file is not held twice).
-pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, str>, CmlError> {
-    if bytes.len() > limits.max_bytes {
-        return Err(CmlError::TooLarge { size: bytes.len(), limit: limits.max_bytes });
+/// The input as UTF-8: the BOM (consumed) or the `encoding` of the XML declaration decides;
+/// UTF-8 is read as it is, any other encoding through [`Utf8Reader`]. Nothing is read whole.
+fn utf8_input<'a>(input: &'a mut dyn BufRead) -> Result<Box<dyn BufRead + 'a>, CmlError> {
+    // The first 256 bytes (or fewer, in a shorter file) hold any BOM and the declaration,
+    // however small the reads underneath are.
+    let mut head = Vec::with_capacity(256);
+    while head.len() < 256 {
+        let buf = input.fill_buf().map_err(CmlError::Io)?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len().min(256 - head.len());
+        head.extend_from_slice(&buf[..n]);
+        input.consume(n);
     }
-    let (encoding, body) = match Encoding::for_bom(bytes) {
-        Some((enc, bom_len)) => (enc, &bytes[bom_len..]),
-        None => (declared_encoding(bytes)?, bytes),
+    let (encoding, bom_len) = match Encoding::for_bom(&head) {
+        Some((enc, bom_len)) => (enc, bom_len),
+        None => (declared_encoding(&head)?, 0),
     };
-    let (text, had_errors) = encoding.decode_without_bom_handling(body);
-    if had_errors {
-        return Err(CmlError::Encoding(format!("the file is not valid {}", encoding.name())));
+    head.drain(..bom_len);
+    let whole: Box<dyn BufRead + 'a> = Box::new(std::io::Cursor::new(head).chain(input));
+    if encoding == UTF_8 {
+        Ok(whole)
+    } else {
+        Ok(Box::new(BufReader::with_capacity(64 * 1024, Utf8Reader::new(whole, encoding))))
     }
-    Ok(text)
 }
 
 /// The encoding named in `<?xml … encoding="…"?>`, UTF-8 when absent.
@@ -103,45 +115,120 @@ fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, CmlError> {
     Encoding::for_label(label.as_bytes()).ok_or_else(|| CmlError::Encoding(format!("unknown encoding \"{label}\"")))
 }
 
-/// Line and column (1-based, in characters) of a byte offset, the way 1C's log shows it.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+/// A reader that turns bytes of a legacy encoding (windows-1251, KOI8-R…) into UTF-8 as it
+/// goes; a byte sequence the encoding does not define is an error, never a replacement
+/// character. (encoding_rs_io does the same but replaces bad bytes silently.)
+struct Utf8Reader<'a> {
+    input: Box<dyn BufRead + 'a>,
+    decoder: Decoder,
+    name: &'static str,
+    done: bool,
+}
+
+impl<'a> Utf8Reader<'a> {
+    fn new(input: Box<dyn BufRead + 'a>, encoding: &'static Encoding) -> Self {
+        Self { input, decoder: encoding.new_decoder_without_bom_handling(), name: encoding.name(), done: false }
     }
-    let before = &text[..end];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
-/// Incremental line counter for a monotonic sequence of offsets.
-struct Lines<'a> {
-    text: &'a str,
-    pos: usize,
-    line: usize,
-}
-
-impl Lines<'_> {
-    fn at(&mut self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        if end > self.pos {
-            let slice = self.text.as_bytes().get(self.pos..end).unwrap_or_default();
-            self.line += slice.iter().filter(|b| **b == b'\n').count();
-            self.pos = end;
+impl Read for Utf8Reader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        // One character of UTF-8 takes up to 4 bytes: ask for at least that much room.
+        if out.len() < 4 {
+            let mut tmp = [0u8; 4];
+            let n = self.read(&mut tmp)?;
+            let n = n.min(out.len());
+            out[..n].copy_from_slice(&tmp[..n]);
+            return Ok(n);
         }
-        self.line
+        loop {
+            if self.done {
+                return Ok(0);
+            }
+            let src = self.input.fill_buf()?;
+            let last = src.is_empty();
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, out, last);
+            self.input.consume(read);
+            if let DecoderResult::Malformed(_, _) = result {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("the file is not valid {}", self.name),
+                ));
+            }
+            if last && matches!(result, DecoderResult::InputEmpty) {
+                self.done = true;
+            }
+            if written > 0 || self.done {
+                return Ok(written);
+            }
+        }
     }
 }
 
-fn position_error(text: &str, offset: u64, what: impl Into<String>) -> CmlError {
-    let (line, column) = line_col(text, usize::try_from(offset).unwrap_or(usize::MAX));
+/// The parser's input with the position it has reached: the line (1-based) and the column
+/// (in characters) after the last byte the parser consumed, the way 1C's log shows them.
+struct Counted<'a> {
+    input: Box<dyn BufRead + 'a>,
+    line: usize,
+    column: usize,
+}
+
+impl Counted<'_> {
+    fn here(&self) -> (usize, usize) {
+        (self.line, self.column + 1)
+    }
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let buf = self.fill_buf()?;
+            let n = buf.len().min(out.len());
+            out[..n].copy_from_slice(&buf[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Counted<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.input.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.input.fill_buf() {
+            for b in &buf[..amt.min(buf.len())] {
+                if *b == b'\n' {
+                    self.line += 1;
+                    self.column = 0;
+                } else if *b & 0xC0 != 0x80 {
+                    self.column += 1;
+                }
+            }
+        }
+        self.input.consume(amt);
+    }
+}
+
+fn error_at((line, column): (usize, usize), what: impl Into<String>) -> CmlError {
     CmlError::Malformed { line, column, message: what.into() }
 }
 
-fn forbidden(text: &str, offset: u64, what: impl Into<String>) -> CmlError {
-    let (line, column) = line_col(text, usize::try_from(offset).unwrap_or(usize::MAX));
+fn forbidden((line, column): (usize, usize), what: impl Into<String>) -> CmlError {
     CmlError::Forbidden { line, column, message: what.into() }
+}
+
+/// What the XML reader's error means for 1C: bad bytes are an encoding problem, a failed
+/// read is ours, anything else a malformed document at the place the reader stopped.
+fn reader_error(err: quick_xml::Error, at: (usize, usize)) -> CmlError {
+    match err {
+        quick_xml::Error::Encoding(_) => CmlError::Encoding("the file is not valid UTF-8".into()),
+        quick_xml::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => CmlError::Encoding(io.to_string()),
+        quick_xml::Error::Io(io) => CmlError::Io(std::io::Error::new(io.kind(), io.to_string())),
+        err => error_at(at, err.to_string()),
+    }
 }
 
 fn start_node(e: &BytesStart<'_>, line: usize) -> Result<Node, String> {
@@ -174,32 +261,45 @@ fn resolve_ref(name: &str) -> Result<Cow<'static, str>, String> {
     Ok(Cow::Borrowed(fixed))
 }
 
-/// Reads the document. `on_close(ancestors, node)` sees every closed element below the
-/// root (with the open elements above it, the root first) and may take it (return `None`)
-/// so that it is not kept in the tree.
+/// Reads the document from `input` (bytes in the encoding they declare), one event at a
+/// time: memory holds the open elements and what `on_close` keeps, never the file.
+/// `on_close(ancestors, node)` sees every closed element below the root (with the open
+/// elements above it, the root first) and may take it (return `None`) so that it is not kept
+/// in the tree.
 pub fn read_tree(
-    text: &str,
+    input: &mut dyn BufRead,
     limits: &Limits,
     mut on_close: impl FnMut(&[Node], Node) -> Option<Node>,
 ) -> Result<Node, CmlError> {
-    let first = text.trim_start().chars().next();
-    if first != Some('<') {
+    let mut counted = Counted { input: utf8_input(input)?, line: 1, column: 0 };
+    let first = loop {
+        let buf = counted.fill_buf().map_err(|e| reader_error(quick_xml::Error::Io(e.into()), (1, 1)))?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => break Some(buf[at]),
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                counted.consume(n);
+            }
+        }
+    };
+    if first != Some(b'<') {
         return Err(CmlError::NotXml);
     }
-    let mut reader = Reader::from_str(text);
+    let mut reader = Reader::from_reader(counted);
     reader.config_mut().check_end_names = true;
-    let mut lines = Lines { text, pos: 0, line: 1 };
+    let mut buf = Vec::new();
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
     let mut elements = 0usize;
     loop {
-        let offset = reader.buffer_position();
-        let event =
-            reader.read_event().map_err(|err| position_error(text, reader.error_position(), err.to_string()))?;
-        let here = |what: String| position_error(text, offset, what);
+        buf.clear();
+        let at = reader.get_ref().here();
+        let event = reader.read_event_into(&mut buf).map_err(|err| reader_error(err, reader.get_ref().here()))?;
+        let here = |what: String| error_at(at, what);
         match event {
             Event::DocType(_) => {
-                return Err(forbidden(text, offset, "<!DOCTYPE>, DTDs and entity declarations are not accepted"))
+                return Err(forbidden(at, "<!DOCTYPE>, DTDs and entity declarations are not accepted"))
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 elements += 1;
@@ -212,7 +312,7 @@ pub fn read_tree(
                 if root.is_some() {
                     return Err(here("content after the root element".into()));
                 }
-                let node = start_node(e, lines.at(usize::try_from(offset).unwrap_or(0))).map_err(&here)?;
+                let node = start_node(e, at.0).map_err(&here)?;
                 stack.push(node);
                 if matches!(event, Event::Empty(_)) {
                     close(&mut stack, &mut root, &mut on_close);
@@ -222,7 +322,7 @@ pub fn read_tree(
             Event::Text(t) => push_text(&mut stack, &t, limits).map_err(&here)?,
             Event::CData(t) => push_text(&mut stack, &t, limits).map_err(&here)?,
             Event::GeneralRef(r) => {
-                let s = resolve_ref(&r).map_err(|m| forbidden(text, offset, m))?;
+                let s = resolve_ref(&r).map_err(|m| forbidden(at, m))?;
                 push_text(&mut stack, &s, limits).map_err(&here)?;
             }
             Event::Eof => break,
@@ -231,9 +331,8 @@ pub fn read_tree(
     }
     if !stack.is_empty() {
         let open = stack.last().map(|n| n.name.clone()).unwrap_or_default();
-        return Err(position_error(
-            text,
-            text.len() as u64,
+        return Err(error_at(
+            reader.get_ref().here(),
             format!("unexpected end of file: <{open}> is not closed (truncated file?)"),
         ));
     }

@@ -53,10 +53,9 @@ pub async fn import_file(
     file_name: &str,
     path: &Path,
 ) -> Result<ImportReport, ImportError> {
-    let bytes = tokio_read(path).await?;
     let file = file_name.to_owned();
-    let doc = crate::db::run_blocking(move || Ok(commerceml::parse(&bytes))).await?;
-    let doc = doc?;
+    let owned = path.to_owned();
+    let doc = crate::db::run_blocking(move || Ok(commerceml::parse_file(&owned))).await??;
     let kind = if doc.documents.is_empty() && !doc.counterparties.is_empty() { "contragents" } else { "orders" };
     let mut report = ImportReport::new(&file, kind, &doc.header.schema_version);
     for w in &doc.warnings {
@@ -74,25 +73,4 @@ pub async fn import_file(
     })
     .await?;
     Ok(report)
-}
-
-/// Reads the uploaded file off the async threads; one above the parser's size limit is
-/// refused before it is read.
-async fn tokio_read(path: &Path) -> Result<Vec<u8>, ImportError> {
-    let path = path.to_owned();
-    crate::db::run_blocking(move || {
-        let size = std::fs::metadata(&path).map(|m| m.len()).map_err(|e| internal(&path, e))?;
-        if size > commerceml::MAX_FILE_BYTES as u64 {
-            return Ok(Err(ImportError::Refused(format!(
-                "file of {size} bytes is larger than the limit of {} bytes",
-                commerceml::MAX_FILE_BYTES
-            ))));
-        }
-        Ok(Ok(std::fs::read(&path).map_err(|e| internal(&path, e))?))
-    })
-    .await?
-}
-
-fn internal(path: &Path, e: std::io::Error) -> crate::error::AppError {
-    crate::error::AppError::Internal(anyhow::anyhow!("reading the exchange file {}: {e}", path.display()))
 }
