@@ -1,4 +1,4 @@
-//! The fault suite (SECURITY.md T11–T15): the real `tradeport` binary on its own database,
+//! The fault suite (SECURITY.md T11–T15, T19): the real `tradeport` binary on its own database,
 //! with PostgreSQL, Redis and Meilisearch reached through fault-injecting proxies, a worker
 //! killed at random, a server stopped with SIGTERM. Each test prints one JSON figure line.
 //! Out of the default run (minutes each, real processes): `bench/faults.sh`, or
@@ -16,6 +16,7 @@ mod t12_sigterm;
 mod t13_redis;
 mod t14_meili;
 mod t15_worker;
+mod t19_import;
 
 /// The harness itself, quickly and in the default run: the proxy passes, refuses and
 /// resets connections as the faults need.
