@@ -67,6 +67,13 @@ pub fn parse_file(path: &std::path::Path) -> Result<CmlDocument, CmlError> {
     parse_stream(&mut std::io::BufReader::with_capacity(64 * 1024, file), &limits)
 }
 
+/// Parses what `input` yields, however its reads are split (the size limit is the caller's:
+/// [`parse_file`] and [`parse`] check it first). Public for the fuzz target, which compares it
+/// with [`parse`] over reads of every size.
+pub fn parse_reader(input: &mut dyn std::io::BufRead) -> Result<CmlDocument, CmlError> {
+    parse_stream(input, &Limits::default())
+}
+
 fn parse_stream(input: &mut dyn std::io::BufRead, limits: &Limits) -> Result<CmlDocument, CmlError> {
     let mut items = extract::Items::default();
     let root = xml::read_tree(input, limits, |ancestors, node| items.take(ancestors, node))?;
