@@ -231,6 +231,17 @@ fn windows_1251_read_in_pieces_keeps_its_cyrillic_and_undefined_bytes_are_refuse
         let err = streamed(broken, capacity).expect_err("undefined byte");
         assert!(matches!(err, CmlError::Encoding(ref m) if m.contains("ISO-8859-3")), "{err}");
     }
+    // A broken tag before undefined bytes is the first problem, however the reads split
+    // (found by the fuzz target: the whole-file read reported the bytes first).
+    let mut utf16 = vec![0xFE, 0xFF];
+    for unit in "<a b c='1'>текст".encode_utf16() {
+        utf16.extend_from_slice(&unit.to_be_bytes());
+    }
+    utf16.extend_from_slice(&[0xDC, 0x00]); // a lone low surrogate
+    for capacity in [1, 3, 15, 4096] {
+        let err = streamed(&utf16, capacity).expect_err("broken");
+        assert!(matches!(err, CmlError::Malformed { .. }), "{capacity}: {err}");
+    }
     // Bytes that are not UTF-8 in a file that says (or implies) UTF-8.
     let err = parse(b"<\xd0\x9a\xff\xfe/>").expect_err("bad utf-8");
     assert!(matches!(err, CmlError::Encoding(_)), "{err}");

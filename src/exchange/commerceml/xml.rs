@@ -123,11 +123,14 @@ struct Utf8Reader<'a> {
     decoder: Decoder,
     name: &'static str,
     done: bool,
+    /// Undefined bytes were met: the text before them has been handed over, the next read fails.
+    malformed: bool,
 }
 
 impl<'a> Utf8Reader<'a> {
     fn new(input: Box<dyn BufRead + 'a>, encoding: &'static Encoding) -> Self {
-        Self { input, decoder: encoding.new_decoder_without_bom_handling(), name: encoding.name(), done: false }
+        let decoder = encoding.new_decoder_without_bom_handling();
+        Self { input, decoder, name: encoding.name(), done: false, malformed: false }
     }
 }
 
@@ -142,6 +145,12 @@ impl Read for Utf8Reader<'_> {
             return Ok(n);
         }
         loop {
+            if self.malformed {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("the file is not valid {}", self.name),
+                ));
+            }
             if self.done {
                 return Ok(0);
             }
@@ -150,10 +159,13 @@ impl Read for Utf8Reader<'_> {
             let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, out, last);
             self.input.consume(read);
             if let DecoderResult::Malformed(_, _) = result {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("the file is not valid {}", self.name),
-                ));
+                // The text before the bad bytes first, so the parser meets problems in the
+                // order of the document, however the reads are split.
+                self.malformed = true;
+                if written > 0 {
+                    return Ok(written);
+                }
+                continue;
             }
             if last && matches!(result, DecoderResult::InputEmpty) {
                 self.done = true;
