@@ -30,6 +30,16 @@ struct Summary {
     ids: Vec<i64>,
 }
 
+/// Runs `upsert` (ending `RETURNING <product id> AS product_id, <inserted?> AS created`) and
+/// answers its [`Summary`].
+fn summarized(conn: &mut PgConnection, upsert: &str) -> AppResult<Summary> {
+    Ok(diesel::sql_query(format!(
+        "WITH t AS ({upsert}) SELECT count(*) AS touched, count(*) FILTER (WHERE created) AS created, \
+                coalesce(array_agg(DISTINCT product_id), '{{}}') AS ids FROM t"
+    ))
+    .get_result(conn)?)
+}
+
 #[derive(QueryableByName)]
 struct Known {
     #[diesel(sql_type = Text)]
@@ -245,18 +255,15 @@ fn prices(
          RETURNING p.id",
     )
     .load(conn)?;
-    let other: Summary = diesel::sql_query(
-        "WITH t AS ( \
-         INSERT INTO product_prices AS pp (product_id, price_type, price) \
+    let other = summarized(
+        conn,
+        "INSERT INTO product_prices AS pp (product_id, price_type, price) \
          SELECT p.id, s.price_type, s.price FROM stg_prices s JOIN products p ON p.external_id = s.external_id \
          WHERE s.price_type <> 'base' \
          ON CONFLICT (product_id, price_type) DO UPDATE SET price = EXCLUDED.price \
           WHERE pp.price IS DISTINCT FROM EXCLUDED.price \
-         RETURNING pp.product_id, (pp.xmax = 0) AS created) \
-         SELECT count(*) AS touched, count(*) FILTER (WHERE created) AS created, \
-                coalesce(array_agg(DISTINCT product_id), '{}') AS ids FROM t",
-    )
-    .get_result(conn)?;
+         RETURNING pp.product_id, (pp.xmax = 0) AS created",
+    )?;
     let created = other.created as u64;
     let updated = other.touched as u64 + base.len() as u64 - created;
     let c = report.of("prices");
@@ -344,18 +351,15 @@ fn stock(
             ),
         );
     }
-    let touched: Summary = diesel::sql_query(
-        "WITH t AS ( \
-         INSERT INTO stock AS st (product_id, warehouse_id, quantity) \
+    let touched = summarized(
+        conn,
+        "INSERT INTO stock AS st (product_id, warehouse_id, quantity) \
          SELECT p.id, s.warehouse_id, s.quantity FROM stg_stock s JOIN products p ON p.external_id = s.external_id \
          ON CONFLICT (product_id, warehouse_id) DO UPDATE \
             SET quantity = greatest(EXCLUDED.quantity, st.reserved), updated_at = now() \
           WHERE st.quantity IS DISTINCT FROM greatest(EXCLUDED.quantity, st.reserved) \
-         RETURNING st.product_id, (st.xmax = 0) AS created) \
-         SELECT count(*) AS touched, count(*) FILTER (WHERE created) AS created, \
-                coalesce(array_agg(DISTINCT product_id), '{}') AS ids FROM t",
-    )
-    .get_result(conn)?;
+         RETURNING st.product_id, (st.xmax = 0) AS created",
+    )?;
     let (created, all) = (touched.created as u64, touched.touched as u64);
     let c = report.of("stock");
     c.created += created;

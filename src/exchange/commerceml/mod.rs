@@ -3,8 +3,9 @@
 //! the staging import build on [`parse`].
 //!
 //! Safety: the bytes are decoded by the XML declaration (UTF-8 with or without BOM,
-//! windows-1251) as they are read, never held whole; any `<!DOCTYPE>` is refused and no entity other than the
-//! five predefined ones and character references is accepted, so nothing is ever expanded;
+//! windows-1251) as they are read, never held whole; any `<!DOCTYPE>` is refused and no
+//! entity other than the five predefined ones and character references is accepted, so
+//! nothing is ever expanded;
 //! size, depth, element count and text length are bounded ([`Limits`]). Elements we do not
 //! know are skipped; per-element problems become [`Warning`]s.
 

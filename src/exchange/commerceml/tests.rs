@@ -267,3 +267,14 @@ fn a_file_that_cannot_be_read_is_our_failure_not_1cs() {
     assert!(matches!(err, CmlError::Io(_)), "{err}");
     assert!(matches!(crate::exchange::report::ImportError::from(err), crate::exchange::report::ImportError::App(_)));
 }
+
+#[test]
+fn a_file_over_the_limit_is_refused_before_it_is_read() {
+    // A sparse file: 1 byte over the limit on disk at once, nothing of it ever read.
+    let path = std::env::temp_dir().join(format!("cml-too-large-{}.xml", std::process::id()));
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(MAX_FILE_BYTES as u64 + 1).expect("set_len");
+    let err = parse_file(&path).expect_err("too large");
+    let _ = std::fs::remove_file(&path);
+    assert!(matches!(err, CmlError::TooLarge { size, .. } if size == MAX_FILE_BYTES + 1), "{err}");
+}

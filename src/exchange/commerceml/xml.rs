@@ -3,7 +3,7 @@
 //! built one item at a time (a `Товар` or `Предложение` is handed over and dropped).
 
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
 use quick_xml::events::{BytesStart, Event};
@@ -94,7 +94,7 @@ fn utf8_input<'a>(input: &'a mut dyn BufRead) -> Result<Box<dyn BufRead + 'a>, C
     if encoding == UTF_8 {
         Ok(whole)
     } else {
-        Ok(Box::new(BufReader::with_capacity(64 * 1024, Utf8Reader::new(whole, encoding))))
+        Ok(Box::new(Utf8Reader::new(whole, encoding)))
     }
 }
 
@@ -116,65 +116,82 @@ fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, CmlError> {
 }
 
 /// A reader that turns bytes of a legacy encoding (windows-1251, KOI8-R…) into UTF-8 as it
-/// goes; a byte sequence the encoding does not define is an error, never a replacement
-/// character. (encoding_rs_io does the same but replaces bad bytes silently.)
+/// goes, 64 KB at a time; a byte sequence the encoding does not define is an error, never a
+/// replacement character. (encoding_rs_io does the same but replaces bad bytes silently.)
 struct Utf8Reader<'a> {
     input: Box<dyn BufRead + 'a>,
     decoder: Decoder,
     name: &'static str,
+    /// Decoded text; `out[start..end]` is not handed over yet.
+    out: Vec<u8>,
+    start: usize,
+    end: usize,
     done: bool,
-    /// Undefined bytes were met: the text before them has been handed over, the next read fails.
+    /// Undefined bytes were met: the text before them is handed over, then reading fails.
     malformed: bool,
 }
 
 impl<'a> Utf8Reader<'a> {
     fn new(input: Box<dyn BufRead + 'a>, encoding: &'static Encoding) -> Self {
-        let decoder = encoding.new_decoder_without_bom_handling();
-        Self { input, decoder, name: encoding.name(), done: false, malformed: false }
+        Utf8Reader {
+            input,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            name: encoding.name(),
+            out: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            done: false,
+            malformed: false,
+        }
     }
 }
 
 impl Read for Utf8Reader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        // One character of UTF-8 takes up to 4 bytes: ask for at least that much room.
-        if out.len() < 4 {
-            let mut tmp = [0u8; 4];
-            let n = self.read(&mut tmp)?;
-            let n = n.min(out.len());
-            out[..n].copy_from_slice(&tmp[..n]);
-            return Ok(n);
-        }
-        loop {
+        read_buffered(self, out)
+    }
+}
+
+impl BufRead for Utf8Reader<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.start == self.end && !self.done {
+            // The text before bad bytes goes first, so the parser meets problems in the order
+            // of the document, however the reads are split.
             if self.malformed {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("the file is not valid {}", self.name),
                 ));
             }
-            if self.done {
-                return Ok(0);
-            }
             let src = self.input.fill_buf()?;
             let last = src.is_empty();
-            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, out, last);
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, &mut self.out, last);
             self.input.consume(read);
-            if let DecoderResult::Malformed(_, _) = result {
-                // The text before the bad bytes first, so the parser meets problems in the
-                // order of the document, however the reads are split.
-                self.malformed = true;
-                if written > 0 {
-                    return Ok(written);
-                }
-                continue;
-            }
-            if last && matches!(result, DecoderResult::InputEmpty) {
-                self.done = true;
-            }
-            if written > 0 || self.done {
-                return Ok(written);
+            (self.start, self.end) = (0, written);
+            match result {
+                DecoderResult::Malformed(_, _) => self.malformed = true,
+                DecoderResult::InputEmpty => self.done = last,
+                DecoderResult::OutputFull => {}
             }
         }
+        Ok(&self.out[self.start..self.end])
     }
+
+    fn consume(&mut self, amt: usize) {
+        self.start = (self.start + amt).min(self.end);
+    }
+}
+
+/// `Read::read` of a [`BufRead`]: what its buffer holds, up to `out`'s length.
+fn read_buffered(r: &mut impl BufRead, out: &mut [u8]) -> std::io::Result<usize> {
+    let n = {
+        let buf = r.fill_buf()?;
+        let n = buf.len().min(out.len());
+        out[..n].copy_from_slice(&buf[..n]);
+        n
+    };
+    r.consume(n);
+    Ok(n)
 }
 
 /// The parser's input with the position it has reached: the line (1-based) and the column
@@ -193,14 +210,7 @@ impl Counted<'_> {
 
 impl Read for Counted<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = {
-            let buf = self.fill_buf()?;
-            let n = buf.len().min(out.len());
-            out[..n].copy_from_slice(&buf[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
+        read_buffered(self, out)
     }
 }
 
@@ -210,6 +220,7 @@ impl BufRead for Counted<'_> {
     }
 
     fn consume(&mut self, amt: usize) {
+        // The buffer the parser has just read from (not consumed yet, so no new read).
         if let Ok(buf) = self.input.fill_buf() {
             for b in &buf[..amt.min(buf.len())] {
                 if *b == b'\n' {
@@ -237,9 +248,17 @@ fn forbidden((line, column): (usize, usize), what: impl Into<String>) -> CmlErro
 fn reader_error(err: quick_xml::Error, at: (usize, usize)) -> CmlError {
     match err {
         quick_xml::Error::Encoding(_) => CmlError::Encoding("the file is not valid UTF-8".into()),
-        quick_xml::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => CmlError::Encoding(io.to_string()),
-        quick_xml::Error::Io(io) => CmlError::Io(std::io::Error::new(io.kind(), io.to_string())),
+        quick_xml::Error::Io(io) => read_error(std::io::Error::new(io.kind(), io.to_string())),
         err => error_at(at, err.to_string()),
+    }
+}
+
+/// A failed read: bytes the declared encoding does not define are 1C's problem, the rest ours.
+fn read_error(io: std::io::Error) -> CmlError {
+    if io.kind() == std::io::ErrorKind::InvalidData {
+        CmlError::Encoding(io.to_string())
+    } else {
+        CmlError::Io(io)
     }
 }
 
@@ -285,7 +304,7 @@ pub fn read_tree(
 ) -> Result<Node, CmlError> {
     let mut counted = Counted { input: utf8_input(input)?, line: 1, column: 0 };
     let first = loop {
-        let buf = counted.fill_buf().map_err(|e| reader_error(quick_xml::Error::Io(e.into()), (1, 1)))?;
+        let buf = counted.fill_buf().map_err(read_error)?;
         match buf.iter().position(|b| !b.is_ascii_whitespace()) {
             Some(at) => break Some(buf[at]),
             None if buf.is_empty() => break None,
